@@ -1,0 +1,1 @@
+"""Frontdesk: the shared library every Frontdesk Lambda function imports."""

@@ -1,0 +1,51 @@
+"""AWS clients, created on first use and kept for the life of the execution environment.
+
+Created lazily so that tests (moto) and the local stack (AWS_ENDPOINT_URL) are in place before
+the first client exists. The endpoint is the only thing that differs between AWS, tests and the
+local stack: boto3 reads AWS_ENDPOINT_URL itself.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_ssm import SSMClient
+
+# Standard retry mode backs off on throttling and 5xx; three attempts keep a stuck call
+# well inside an API request's time budget.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+
+
+@cache
+def dynamodb() -> DynamoDBClient:
+    return boto3.client("dynamodb", config=_CONFIG)
+
+
+@cache
+def sesv2() -> SESV2Client:
+    return boto3.client("sesv2", config=_CONFIG)
+
+
+@cache
+def ssm() -> SSMClient:
+    return boto3.client("ssm", config=_CONFIG)
+
+
+def read_ssm_parameter(name: str) -> str:
+    value = ssm().get_parameter(Name=name, WithDecryption=True)["Parameter"].get("Value")
+    if value is None:
+        raise ValueError(f"SSM parameter {name} has no value")
+    return value
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that switch endpoints or mocks)."""
+    for factory in (dynamodb, sesv2, ssm):
+        factory.cache_clear()

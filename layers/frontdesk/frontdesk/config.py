@@ -1,0 +1,137 @@
+"""Frontdesk's settings: one validated model, loaded once per cold start.
+
+Where the values come from, later sources winning:
+1. the defaults below;
+2. a configuration document: a TOML or JSON file named by FRONTDESK_CONFIG_FILE (the local
+   stack, tools), or a JSON SSM parameter named by FRONTDESK_CONFIG_PARAMETER (AWS);
+3. environment variables: FRONTDESK_<FIELD> for scalar settings, and the resource bindings the
+   SAM template sets (TICKETS_TABLE_NAME, AWS_REGION).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from frontdesk.tickets.model import Channel, Priority
+
+ENV_PREFIX = "FRONTDESK_"
+_RESOURCE_BINDINGS = {"TICKETS_TABLE_NAME": "tickets_table_name", "AWS_REGION": "aws_region"}
+
+
+class FormSettings(BaseModel):
+    """One website support form, served at /forms/<id>."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = "Contact support"
+    intro: str = "Tell us what you need and we will answer by email."
+    queue: str = "general"
+    priority: Priority = Priority.NORMAL
+    tags: tuple[str, ...] = ()
+    max_custom_fields: int = Field(20, ge=0, le=50)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    desk_name: str = Field("Frontdesk Support", min_length=1, max_length=80)
+    sender_address: str = Field(description="From address of every email Frontdesk sends")
+    support_domain: str = Field(description="the domain customers write to, e.g. support.example.com")
+    default_language: str = "en"
+    reference_prefix: str = Field("FD", pattern=r"^[A-Z]{1,6}$")
+    forms: dict[str, FormSettings] = Field(default_factory=lambda: {"contact": FormSettings()})
+    first_response_hours: dict[Channel, float] = Field(
+        default_factory=lambda: {Channel.WEB_FORM: 24.0, Channel.EMAIL: 24.0, Channel.CHAT: 0.25}
+    )
+    max_form_body_bytes: int = Field(64 * 1024, ge=1024, le=6 * 1024 * 1024)
+    max_message_chars: int = Field(20_000, ge=100, le=100_000)
+    idempotency_window_hours: int = Field(24, ge=1, le=24 * 30)
+    ses_configuration_set: str | None = None
+    ses_message_id_domain: str | None = Field(
+        None, description="domain of the Message-ID SES gives sent mail; derived from the region if unset"
+    )
+
+    # resource bindings, set by the SAM template
+    tickets_table_name: str = Field(min_length=3)
+    aws_region: str = "us-east-1"
+
+    @field_validator("sender_address")
+    @classmethod
+    def _valid_sender(cls, value: str) -> str:
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as error:
+            raise ValueError(str(error)) from error
+
+    @field_validator("forms")
+    @classmethod
+    def _form_ids(cls, forms: dict[str, FormSettings]) -> dict[str, FormSettings]:
+        for form_id in forms:
+            if not form_id.replace("-", "").replace("_", "").isalnum() or len(form_id) > 64:
+                raise ValueError(f"form id {form_id!r}: use letters, digits, '-' and '_' only")
+        return forms
+
+    @property
+    def message_id_domain(self) -> str:
+        """SES replaces the Message-ID of sent mail with <id@this domain>."""
+        from frontdesk.notify.mailer import ses_message_id_domain
+
+        return self.ses_message_id_domain or ses_message_id_domain(self.aws_region)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A configuration document from a TOML or JSON file."""
+    text = path.read_text(encoding="utf-8")
+    document = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: the configuration must be a table/object")
+    return document
+
+
+def _environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    scalar_fields = {
+        name
+        for name, field in Settings.model_fields.items()
+        if field.annotation in (str, int, float, bool, str | None)
+    }
+    overrides: dict[str, Any] = {}
+    for variable, value in environ.items():
+        if variable.startswith(ENV_PREFIX):
+            name = variable.removeprefix(ENV_PREFIX).lower()
+            if name in scalar_fields:
+                overrides[name] = value
+    for variable, name in _RESOURCE_BINDINGS.items():
+        if variable in environ:
+            overrides[name] = environ[variable]
+    return overrides
+
+
+def load_settings(
+    environ: Mapping[str, str], read_parameter: Callable[[str], str] | None = None
+) -> Settings:
+    """Build and validate the settings from a configuration document and the environment."""
+    document: dict[str, Any] = {}
+    if config_file := environ.get(f"{ENV_PREFIX}CONFIG_FILE"):
+        document = read_config_file(Path(config_file))
+    elif parameter := environ.get(f"{ENV_PREFIX}CONFIG_PARAMETER"):
+        if read_parameter is None:
+            from frontdesk.aws import read_ssm_parameter
+
+            read_parameter = read_ssm_parameter
+        document = json.loads(read_parameter(parameter))
+    return Settings.model_validate({**document, **_environment_overrides(environ)})
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this execution environment, read on first use (not at import)."""
+    return load_settings(os.environ)

@@ -1,0 +1,289 @@
+"""A support-form post, from raw body bytes to a validated InboundMessage.
+
+Two encodings: application/x-www-form-urlencoded (a plain HTML form, no JavaScript) and
+application/json (a website's own code). Both go through the same pydantic model, so a field is
+checked the same way whichever way it came.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from frontdesk.config import FormSettings
+from frontdesk.intake.message import InboundMessage
+from frontdesk.text import excerpt, multiline_problem, normalise_multiline, single_line_problem
+from frontdesk.tickets.model import Channel, Requester
+
+HONEYPOT_FIELD = "website"
+SUBMISSION_FIELD = "submission_id"
+RESERVED_FIELDS = frozenset({"name", "email", "subject", "message", "locale", HONEYPOT_FIELD, SUBMISSION_FIELD})
+_CUSTOM_FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+MAX_SINGLE_LINE = 200
+MAX_CUSTOM_VALUE = 2_000
+SUBJECT_FROM_MESSAGE_CHARS = 80
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class BadSubmissionError(Exception):
+    """The post cannot be accepted; `status` is the HTTP status that says why."""
+
+    def __init__(self, status: int, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{error.field}: {error.message}" for error in errors))
+        self.status = status
+        self.errors = errors
+
+
+def _error(status: int, field: str, message: str) -> BadSubmissionError:
+    return BadSubmissionError(status, [FieldError(field=field, message=message)])
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def decode_body(content_type: str | None, body: bytes, max_fields: int) -> dict[str, Any]:
+    """The posted fields, or BadSubmissionError (400 malformed, 415 unsupported type)."""
+    media = media_type(content_type)
+    if media == "application/json":
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+            raise _error(400, "body", "is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise _error(400, "body", "must be a JSON object")
+        if len(data) > max_fields:
+            raise _error(413, "body", f"has more than {max_fields} fields")
+        return data
+    if media == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(
+                body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=max_fields
+            )
+        except UnicodeDecodeError:
+            raise _error(400, "body", "is not UTF-8 text") from None
+        except ValueError:
+            raise _error(413, "body", f"has more than {max_fields} fields") from None
+        fields: dict[str, Any] = {}
+        for name, value in pairs:
+            if name in fields:
+                raise _error(422, name, "was sent more than once")
+            fields[name] = value
+        return fields
+    raise _error(415, "Content-Type", "must be application/x-www-form-urlencoded or application/json")
+
+
+def _single_line(value: str, limit: int = MAX_SINGLE_LINE) -> str:
+    if problem := single_line_problem(value):
+        raise PydanticCustomError("single_line", problem)
+    if len(value) > limit:
+        raise PydanticCustomError("too_long", "use {limit} characters or fewer", {"limit": limit})
+    return value
+
+
+class FormSubmission(BaseModel):
+    """What a support form may carry. Any other field is kept as a custom field."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
+
+    name: str
+    email: str
+    subject: str = ""
+    message: str
+    locale: str | None = None
+    website: str = ""  # the honeypot: people never see it, bots fill it in
+    submission_id: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value:
+            raise PydanticCustomError("required", "enter your name")
+        return _single_line(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not value:
+            raise PydanticCustomError("required", "enter your email address")
+        _single_line(value, 254)
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise PydanticCustomError(
+                "email", "enter an email address in the form name@example.com"
+            ) from None
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        return _single_line(value)
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, value: str, info: ValidationInfo) -> str:
+        value = normalise_multiline(value).strip()
+        if not value:
+            raise PydanticCustomError("required", "enter your message")
+        if problem := multiline_problem(value):
+            raise PydanticCustomError("control_characters", problem)
+        limit = int((info.context or {}).get("max_message_chars", 20_000))
+        if len(value) > limit:
+            raise PydanticCustomError("too_long", "use {limit} characters or fewer", {"limit": limit})
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value and not _LOCALE.fullmatch(value):
+            raise PydanticCustomError("locale", "must be a language tag such as en or pt-BR")
+        return value or None
+
+    @field_validator("submission_id")
+    @classmethod
+    def _submission_id(cls, value: str | None) -> str | None:
+        if value and not _IDEMPOTENCY_KEY.fullmatch(value):
+            raise PydanticCustomError("submission_id", "must be 1 to 255 visible ASCII characters")
+        return value or None
+
+    @model_validator(mode="after")
+    def _custom_fields(self, info: ValidationInfo) -> FormSubmission:
+        limit = int((info.context or {}).get("max_custom_fields", 20))
+        extra = self.model_extra or {}
+        if len(extra) > limit:
+            raise PydanticCustomError("custom_fields", "too many fields: at most {limit}", {"limit": limit})
+        return self
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.website)
+
+    def custom_fields(self) -> dict[str, str]:
+        """Extra fields as text; `check_custom_fields` has vetted them."""
+        return {name: _custom_text(value) for name, value in (self.model_extra or {}).items()}
+
+    def derived_subject(self) -> str:
+        """The subject given, or the message's first line when there was none."""
+        if self.subject:
+            return self.subject
+        first_line = next((line.strip() for line in self.message.splitlines() if line.strip()), "")
+        safe = "".join(char for char in first_line if single_line_problem(char) is None)
+        return excerpt(safe, SUBJECT_FROM_MESSAGE_CHARS)
+
+
+def _custom_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.strip() if isinstance(value, str) else str(value)
+
+
+def check_custom_fields(fields: Mapping[str, Any]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for name, value in fields.items():
+        if name in RESERVED_FIELDS:
+            continue
+        if not _CUSTOM_FIELD_NAME.fullmatch(name):
+            errors.append(FieldError(field=name[:64], message="is not a valid field name"))
+        elif value is None or isinstance(value, dict | list):
+            errors.append(FieldError(field=name, message="must be text"))
+        elif len(text := _custom_text(value)) > MAX_CUSTOM_VALUE:
+            errors.append(FieldError(field=name, message=f"use {MAX_CUSTOM_VALUE} characters or fewer"))
+        elif problem := multiline_problem(normalise_multiline(text)):
+            errors.append(FieldError(field=name, message=problem))
+    return errors
+
+
+def validate_submission(fields: Mapping[str, Any], form: FormSettings, max_message_chars: int) -> FormSubmission:
+    """The validated submission, or BadSubmissionError(422) listing every field at fault."""
+    errors = check_custom_fields(fields)
+    try:
+        submission = FormSubmission.model_validate(
+            fields,
+            context={"max_message_chars": max_message_chars, "max_custom_fields": form.max_custom_fields},
+        )
+    except ValidationError as invalid:
+        errors = _field_errors(invalid) + errors
+        raise BadSubmissionError(422, errors) from None
+    if errors:
+        raise BadSubmissionError(422, errors)
+    return submission
+
+
+_MISSING_MESSAGES = {
+    "name": "enter your name",
+    "email": "enter your email address",
+    "message": "enter your message",
+}
+
+
+def _field_errors(invalid: ValidationError) -> list[FieldError]:
+    errors = []
+    for detail in invalid.errors(include_url=False):
+        field = str(detail["loc"][0]) if detail["loc"] else "body"
+        if detail["type"] == "missing":
+            message = _MISSING_MESSAGES.get(field, "is required")
+        elif detail["type"] == "string_type":
+            message = "must be text"
+        else:
+            message = detail["msg"]
+        errors.append(FieldError(field=field, message=message))
+    return errors
+
+
+def check_idempotency_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise _error(400, "Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+    return value
+
+
+def to_inbound_message(
+    submission: FormSubmission,
+    *,
+    form_id: str,
+    form: FormSettings,
+    idempotency_key: str | None,
+    language_hint: str | None,
+    now: datetime,
+) -> InboundMessage:
+    """The submission as an InboundMessage. Without a client key the content is the key, so an
+    identical post repeated within the duplicate window is the same ticket."""
+    custom = submission.custom_fields()
+    message = InboundMessage(
+        channel=Channel.WEB_FORM,
+        source=form_id,
+        idempotency_key="",
+        requester=Requester(name=submission.name, email=submission.email),
+        subject=submission.derived_subject(),
+        body_text=submission.message,
+        received_at=now,
+        language=_primary_language(submission.locale or language_hint),
+        queue=form.queue,
+        priority=form.priority,
+        tags=form.tags,
+        custom_fields=custom,
+    )
+    key = idempotency_key or submission.submission_id
+    key = f"key:{key}" if key else f"content:{message.fingerprint}"
+    return message.model_copy(update={"idempotency_key": key})
+
+
+def _primary_language(tag: str | None) -> str | None:
+    if not tag or not _LOCALE.fullmatch(tag):
+        return None
+    return tag.replace("_", "-").split("-", 1)[0].lower()

@@ -1,0 +1,197 @@
+"""The support form over HTTP: the page, the post, and the thank-you page.
+
+JSON clients get JSON (201 with the reference, or 4xx with field errors); browsers get pages
+(303 to the thank-you page, or the form again with each message next to its field).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from frontdesk.config import FormSettings, Settings
+from frontdesk.forms.submission import (
+    HONEYPOT_FIELD,
+    BadSubmissionError,
+    FieldError,
+    FormSubmission,
+    check_idempotency_key,
+    decode_body,
+    to_inbound_message,
+    validate_submission,
+)
+from frontdesk.http import HttpRequest, json_response, page_response, preferred_language, redirect_response
+from frontdesk.intake import IdempotencyKeyReusedError, accept
+from frontdesk.observability import logger, metrics
+from frontdesk.rendering import render_page
+from frontdesk.tickets.reference import normalise_reference
+from frontdesk.tickets.store import TicketStore
+
+# Without an Idempotency-Key the content is the key: the same post within this window is one ticket.
+CONTENT_DUPLICATE_WINDOW = timedelta(minutes=10)
+MAX_FIELDS = 64
+
+
+def _form(request: HttpRequest, settings: Settings) -> tuple[str, FormSettings] | None:
+    form_id = request.path_parameters.get("form_id", "")
+    form = settings.forms.get(form_id)
+    return (form_id, form) if form else None
+
+
+def _not_found(request: HttpRequest, settings: Settings) -> dict[str, Any]:
+    if request.prefers_json():
+        return json_response(404, {"errors": [{"field": "form_id", "message": "no such form"}]})
+    return page_response(404, render_page("pages/not_found.html.j2", desk_name=settings.desk_name, lang="en"))
+
+
+def _form_page(
+    status: int,
+    form_id: str,
+    form: FormSettings,
+    settings: Settings,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: list[FieldError] | None = None,
+    submission_id: str | None = None,
+) -> dict[str, Any]:
+    errors = errors or []
+    page = render_page(
+        "pages/form.html.j2",
+        lang=settings.default_language,
+        desk_name=settings.desk_name,
+        form_id=form_id,
+        form=form,
+        values={name: value for name, value in (values or {}).items() if isinstance(value, str)},
+        errors={error.field: error.message for error in errors},
+        error_list=errors,
+        submission_id=submission_id or secrets.token_urlsafe(16),
+        honeypot_field=HONEYPOT_FIELD,
+    )
+    return page_response(status, page)
+
+
+def show_form(request: HttpRequest, settings: Settings) -> dict[str, Any]:
+    """GET /forms/{form_id}: the form. Each rendering carries a fresh submission id, so a
+    double-clicked or re-sent post creates one ticket even without JavaScript."""
+    found = _form(request, settings)
+    if not found:
+        return _not_found(request, settings)
+    return _form_page(200, *found, settings)
+
+
+def show_thanks(request: HttpRequest, settings: Settings) -> dict[str, Any]:
+    """GET /forms/{form_id}/thanks?reference=...: where a browser lands after a post."""
+    found = _form(request, settings)
+    if not found:
+        return _not_found(request, settings)
+    reference = normalise_reference(request.query.get("reference", ""), settings.reference_prefix)
+    page = render_page(
+        "pages/thanks.html.j2",
+        lang=settings.default_language,
+        desk_name=settings.desk_name,
+        form=found[1],
+        form_id=found[0],
+        reference=reference,
+    )
+    return page_response(200, page)
+
+
+def _reject(
+    request: HttpRequest,
+    settings: Settings,
+    form_id: str,
+    form: FormSettings,
+    bad: BadSubmissionError,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    metrics.add_metric(name="FormRejected", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "form post rejected",
+        extra={"form_id": form_id, "status": bad.status, "fields": [e.field for e in bad.errors]},
+    )
+    if request.prefers_json():
+        return json_response(bad.status, {"errors": [error.model_dump() for error in bad.errors]})
+    submission_id = fields.get("submission_id") if isinstance(fields.get("submission_id"), str) else None
+    return _form_page(bad.status, form_id, form, settings, values=fields, errors=bad.errors, submission_id=submission_id)
+
+
+def submit_form(request: HttpRequest, *, settings: Settings, store: TicketStore, now: datetime) -> dict[str, Any]:
+    """POST /forms/{form_id}: validate, then create the ticket in one transaction."""
+    found = _form(request, settings)
+    if not found:
+        return _not_found(request, settings)
+    form_id, form = found
+    fields: dict[str, Any] = {}
+    try:
+        if len(request.body) > settings.max_form_body_bytes:
+            limit = settings.max_form_body_bytes // 1024
+            raise BadSubmissionError(413, [FieldError(field="body", message=f"is larger than {limit} KiB")])
+        key = check_idempotency_key(request.header("idempotency-key"))
+        fields = decode_body(request.header("content-type"), request.body, MAX_FIELDS)
+        submission = validate_submission(fields, form, settings.max_message_chars)
+    except BadSubmissionError as bad:
+        return _reject(request, settings, form_id, form, bad, fields)
+    if submission.is_spam:
+        return _discard_spam(request, form_id)
+    return _create_ticket(request, submission, key, form_id, form, settings, store, now, fields)
+
+
+def _discard_spam(request: HttpRequest, form_id: str) -> dict[str, Any]:
+    metrics.add_metric(name="FormSpamDiscarded", unit=MetricUnit.Count, value=1)
+    logger.info("form post discarded: honeypot filled", extra={"form_id": form_id})
+    if request.prefers_json():
+        return json_response(422, {"errors": [{"field": HONEYPOT_FIELD, "message": "must be left empty"}]})
+    # A bot learns nothing: it lands on the thank-you page, without a reference.
+    return redirect_response(f"{request.path.rstrip('/')}/thanks")
+
+
+def _create_ticket(
+    request: HttpRequest,
+    submission: FormSubmission,
+    key: str | None,
+    form_id: str,
+    form: FormSettings,
+    settings: Settings,
+    store: TicketStore,
+    now: datetime,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    message = to_inbound_message(
+        submission,
+        form_id=form_id,
+        form=form,
+        idempotency_key=key,
+        language_hint=preferred_language(request.header("accept-language")),
+        now=now,
+    )
+    explicit_key = bool(key or submission.submission_id)
+    window = timedelta(hours=settings.idempotency_window_hours) if explicit_key else CONTENT_DUPLICATE_WINDOW
+    try:
+        accepted = accept(
+            message,
+            store=store,
+            now=now,
+            reference_prefix=settings.reference_prefix,
+            default_language=settings.default_language,
+            idempotency_window=window,
+        )
+    except IdempotencyKeyReusedError:
+        reused = BadSubmissionError(
+            422, [FieldError(field="Idempotency-Key", message="was already used for a different request")]
+        )
+        return _reject(request, settings, form_id, form, reused, fields)
+    metrics.add_metric(name="TicketCreated" if accepted.created else "FormReplayed", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "form post accepted",
+        extra={"form_id": form_id, "reference": accepted.reference, "created": accepted.created},
+    )
+    if request.prefers_json():
+        body = {"reference": accepted.reference, "status": "new"}
+        if accepted.created:
+            return json_response(201, body)
+        return json_response(200, body, {"Idempotent-Replayed": "true"})
+    return redirect_response(f"{request.path.rstrip('/')}/thanks?reference={quote(accepted.reference)}")

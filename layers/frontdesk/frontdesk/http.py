@@ -1,0 +1,93 @@
+"""The HTTP edge: API Gateway HTTP API (payload 2.0) events in, proxy responses out."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from frontdesk.rendering import Page
+
+_PAGE_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    route_key: str
+    method: str
+    path: str
+    path_parameters: dict[str, str]
+    query: dict[str, str]
+    headers: dict[str, str]  # names lower-cased, as HTTP APIs deliver them
+    body: bytes
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> HttpRequest:
+        raw_body = event.get("body") or ""
+        body = base64.b64decode(raw_body) if event.get("isBase64Encoded") else raw_body.encode("utf-8")
+        http = event.get("requestContext", {}).get("http", {})
+        return cls(
+            route_key=str(event.get("routeKey", "")),
+            method=str(http.get("method", "")),
+            path=str(event.get("rawPath", http.get("path", ""))),
+            path_parameters=dict(event.get("pathParameters") or {}),
+            query=dict(event.get("queryStringParameters") or {}),
+            headers={name.lower(): value for name, value in (event.get("headers") or {}).items()},
+            body=body,
+        )
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def prefers_json(self) -> bool:
+        """JSON posts get JSON answers; so does a client that asks for JSON first."""
+        content_type = (self.header("content-type") or "").lower()
+        accept = (self.header("accept") or "").lower()
+        return content_type.startswith("application/json") or accept.startswith("application/json")
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
+        "body": json.dumps(body, ensure_ascii=False),
+    }
+
+
+def page_response(status: int, page: Page, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {**_PAGE_HEADERS, "Content-Security-Policy": page.content_security_policy, **(headers or {})},
+        "body": page.html,
+    }
+
+
+def redirect_response(location: str) -> dict[str, Any]:
+    """303 See Other: after a browser post, the reload button must not post again."""
+    return {"statusCode": 303, "headers": {"Location": location, "Cache-Control": "no-store"}, "body": ""}
+
+
+def preferred_language(accept_language: str | None) -> str | None:
+    """The first language of an Accept-Language header by weight, e.g. 'ru' for 'ru-RU,en;q=0.8'."""
+    best: tuple[float, str] | None = None
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip()
+        if not tag or tag == "*":
+            continue
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if best is None or weight > best[0]:
+            best = (weight, tag)
+    return best[1] if best else None

@@ -1,0 +1,42 @@
+"""The one shape every channel turns its input into."""
+
+import hashlib
+import json
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from frontdesk.tickets.model import Channel, Priority, Requester
+
+
+class InboundMessage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    channel: Channel
+    source: str = Field(description="form id, mailbox or chat provider")
+    idempotency_key: str = Field(description="unique per inbound event within its channel and source")
+    requester: Requester
+    subject: str
+    body_text: str
+    received_at: datetime
+    language: str | None = None
+    queue: str = "general"
+    priority: Priority = Priority.NORMAL
+    tags: tuple[str, ...] = ()
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def scoped_key(self) -> str:
+        return f"{self.channel}:{self.source}:{self.idempotency_key}"
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of what the sender said, so a reused key with other content is recognised."""
+        content = {
+            "requester": self.requester.model_dump(mode="json"),
+            "subject": self.subject,
+            "body": self.body_text,
+            "custom_fields": self.custom_fields,
+        }
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(canonical).hexdigest()

@@ -1,0 +1,1 @@
+"""Notifications: the email Frontdesk sends and the effects that send it."""

@@ -1,0 +1,42 @@
+"""What text may appear where: single-line fields end up in mail headers, so they are strict."""
+
+import unicodedata
+
+# Bidirectional overrides and isolates can make a name or subject display as something else.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Categories that break a header line: control characters (CR, LF, NUL, NEL...), and the
+# Unicode line and paragraph separators.
+_LINE_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+_MULTILINE_ALLOWED = frozenset("\n\t")
+
+
+def single_line_problem(value: str) -> str | None:
+    """Why `value` cannot be used as a single-line field (and so in a mail header), or None."""
+    for char in value:
+        if unicodedata.category(char) in _LINE_BREAKING_CATEGORIES:
+            return "must be a single line without control characters"
+        if char in _BIDI_CONTROLS:
+            return "must not contain bidirectional control characters"
+    return None
+
+
+def normalise_multiline(value: str) -> str:
+    """Unify line endings to LF, the form every stored message body uses."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def multiline_problem(value: str) -> str | None:
+    """Why a message body cannot be stored as text, or None. Expects normalised newlines."""
+    for char in value:
+        if char not in _MULTILINE_ALLOWED and unicodedata.category(char) in {"Cc", "Cs"}:
+            return "must not contain control characters"
+    return None
+
+
+def excerpt(value: str, limit: int) -> str:
+    """The first `limit` characters of `value`, cut at a word boundary where one is near."""
+    if len(value) <= limit:
+        return value
+    cut = value[:limit]
+    space = cut.rfind(" ", limit - 40)
+    return (cut[:space] if space > 0 else cut).rstrip() + "…"

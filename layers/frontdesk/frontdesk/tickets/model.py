@@ -1,0 +1,112 @@
+"""The ticket and its messages, as the rest of Frontdesk sees them (storage shapes live in store.py)."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Channel(StrEnum):
+    WEB_FORM = "web_form"
+    EMAIL = "email"
+    CHAT = "chat"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class MessageKind(StrEnum):
+    CUSTOMER = "customer"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    AGENT_REPLY = "agent_reply"
+    NOTE = "note"
+
+
+class AcknowledgementState(StrEnum):
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Requester(BaseModel):
+    """Who asked: an email address, a platform handle, or both."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None = None
+    email: str | None = None
+    handle: str | None = None  # e.g. "telegram:123456" for chat channels
+
+    @property
+    def key(self) -> str:
+        """The normalised identity tickets are listed by."""
+        if self.email:
+            return "email:" + self.email.strip().lower()
+        if self.handle:
+            return self.handle
+        raise ValueError("a requester needs an email address or a handle")
+
+
+class Acknowledgement(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    state: AcknowledgementState
+    claimed_at: datetime
+    sent_at: datetime | None = None
+    email_message_id: str | None = None
+    failure: str | None = None
+
+
+class Ticket(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reference: str
+    status: TicketStatus = TicketStatus.NEW
+    channel: Channel
+    source: str = Field(description="where it came in: a form id, a mailbox, a chat provider")
+    subject: str
+    requester: Requester
+    language: str
+    priority: Priority = Priority.NORMAL
+    queue: str = "general"
+    tags: tuple[str, ...] = ()
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+    excerpt: str = Field("", description="the start of the first message, for acknowledgements and lists")
+    created_at: datetime
+    updated_at: datetime
+    acknowledgement: Acknowledgement | None = None
+    email_message_ids: tuple[str, ...] = ()
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    reference: str
+    direction: Direction
+    kind: MessageKind
+    author: str
+    body_text: str
+    created_at: datetime
+    email_message_id: str | None = None

@@ -1,0 +1,388 @@
+"""The ticket table: the one module that knows DynamoDB keys and item shapes.
+
+Single-table layout (every key is a string):
+
+| item            | pk                    | sk                              | notes                          |
+|-----------------|-----------------------|---------------------------------|--------------------------------|
+| ticket          | TICKET#<reference>    | TICKET                          | gsi1: requester, gsi2: status  |
+| message         | TICKET#<reference>    | MESSAGE#<created_at>#<id>       | one Query reads a whole ticket |
+| inbound event   | INBOUND#<scope:key>   | INBOUND                         | idempotency, expires by TTL    |
+| email index     | EMAIL#<Message-ID>    | EMAIL                           | threads replies to tickets     |
+
+gsi1 (RequesterIndex): gsi1pk = REQUESTER#<requester key>, gsi1sk = <created_at>#<reference>.
+gsi2 (StatusIndex):    gsi2pk = STATUS#<status>,          gsi2sk = <created_at>#<reference>.
+The status index is not sharded: a status partition takes 1,000 writes a second, far more
+tickets than any support desk creates.
+
+Every item has `entity`, which the stream consumer's filter matches on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from frontdesk.tickets.model import AcknowledgementState, Message, Ticket
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+TICKET_ENTITY = "ticket"
+MESSAGE_ENTITY = "message"
+INBOUND_ENTITY = "inbound"
+EMAIL_INDEX_ENTITY = "email_index"
+
+REQUESTER_INDEX = "RequesterIndex"
+STATUS_INDEX = "StatusIndex"
+
+_TICKET_SK = "TICKET"
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class DuplicateInboundError(Exception):
+    """The inbound event was accepted before: `reference` is the ticket it created."""
+
+    def __init__(self, reference: str, fingerprint: str) -> None:
+        super().__init__(f"inbound event already accepted as {reference}")
+        self.reference = reference
+        self.fingerprint = fingerprint
+
+
+class ReferenceTakenError(Exception):
+    """The freshly drawn reference belongs to another ticket; draw again."""
+
+
+class ConcurrentWriteError(Exception):
+    """DynamoDB cancelled the transaction because another one touched the same items; retry."""
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """The idempotency item of one inbound event, written with the ticket it creates."""
+
+    key: str  # "<scope>:<key>", e.g. "web_form:contact:<Idempotency-Key>"
+    fingerprint: str  # digest of the normalised payload: the same key with other content is refused
+    expires_at: datetime
+
+
+def timestamp_key(moment: datetime) -> str:
+    """A fixed-width UTC timestamp, so keys sort in time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _ticket_pk(reference: str) -> str:
+    return f"TICKET#{reference}"
+
+
+def _ticket_key(reference: str) -> dict[str, Any]:
+    return {"pk": {"S": _ticket_pk(reference)}, "sk": {"S": _TICKET_SK}}
+
+
+def _inbound_key(key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"INBOUND#{key}"}, "sk": {"S": "INBOUND"}}
+
+
+def _email_index_key(email_message_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"EMAIL#{email_message_id}"}, "sk": {"S": "EMAIL"}}
+
+
+def _plain(model: BaseModel) -> dict[str, Any]:
+    # JSON mode turns datetimes and enums into strings; None is left out to keep items lean.
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def _serialise(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in attributes.items()}
+
+
+def _deserialise(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def ticket_item(ticket: Ticket) -> dict[str, Any]:
+    created = timestamp_key(ticket.created_at)
+    return {
+        **_plain(ticket),
+        "pk": _ticket_pk(ticket.reference),
+        "sk": _TICKET_SK,
+        "entity": TICKET_ENTITY,
+        "gsi1pk": f"REQUESTER#{ticket.requester.key}",
+        "gsi1sk": f"{created}#{ticket.reference}",
+        "gsi2pk": f"STATUS#{ticket.status}",
+        "gsi2sk": f"{created}#{ticket.reference}",
+    }
+
+
+def message_item(message: Message) -> dict[str, Any]:
+    return {
+        **_plain(message),
+        "pk": _ticket_pk(message.reference),
+        "sk": f"MESSAGE#{timestamp_key(message.created_at)}#{message.message_id}",
+        "entity": MESSAGE_ENTITY,
+    }
+
+
+_KEY_ATTRIBUTES = ("pk", "sk", "entity", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+
+
+def _model_fields(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in attributes.items() if name not in _KEY_ATTRIBUTES}
+
+
+def ticket_from_image(image: Mapping[str, Any]) -> Ticket | None:
+    """The ticket in a deserialised item or stream image, or None if the item is not a ticket."""
+    if image.get("entity") != TICKET_ENTITY:
+        return None
+    return Ticket.model_validate(_model_fields(image))
+
+
+def _reason_code(reasons: Sequence[Mapping[str, Any]], index: int) -> str | None:
+    return reasons[index].get("Code") if index < len(reasons) else None
+
+
+class TicketStore:
+    """Reads and writes tickets, their messages and their index items."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    # -- creating -------------------------------------------------------------------------------
+
+    def create_ticket(
+        self,
+        ticket: Ticket,
+        first_message: Message,
+        inbound: InboundRecord,
+        email_message_ids: Sequence[str] = (),
+    ) -> None:
+        """Write a new ticket, its first message, its index items and the inbound event's
+        idempotency item in ONE transaction.
+
+        Raises DuplicateInboundError if the inbound event was accepted before, ReferenceTakenError
+        if the ticket's reference is in use, ConcurrentWriteError if another transaction raced.
+        """
+        now_epoch = int(ticket.created_at.timestamp())
+        inbound_item = {
+            **_inbound_key(inbound.key),
+            **_serialise(
+                {
+                    "entity": INBOUND_ENTITY,
+                    "reference": ticket.reference,
+                    "fingerprint": inbound.fingerprint,
+                    "created_at": timestamp_key(ticket.created_at),
+                    "expires_at": int(inbound.expires_at.timestamp()),
+                }
+            ),
+        }
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": inbound_item,
+                    # An expired record that TTL has not deleted yet no longer counts.
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                    "ExpressionAttributeValues": {":now": {"N": str(now_epoch)}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _serialise(ticket_item(ticket)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(first_message))}},
+        ]
+        for email_message_id in email_message_ids:
+            items.append(self._email_index_put(email_message_id, ticket.reference))
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+            if _reason_code(reasons, 0) == "ConditionalCheckFailed":
+                raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
+            if _reason_code(reasons, 1) == "ConditionalCheckFailed":
+                raise ReferenceTakenError(ticket.reference) from error
+            if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
+                raise ConcurrentWriteError(ticket.reference) from error
+            raise
+
+    def _duplicate(self, key: str, old_item: Mapping[str, Any] | None) -> DuplicateInboundError:
+        if old_item is None:  # the item is returned by DynamoDB; read it where an emulator does not
+            old_item = self._client.get_item(
+                TableName=self.table_name, Key=_inbound_key(key), ConsistentRead=True
+            ).get("Item")
+        if old_item is None:  # expired and deleted between the two calls: let the caller retry
+            return DuplicateInboundError("", "")
+        record = _deserialise(old_item)
+        return DuplicateInboundError(str(record["reference"]), str(record["fingerprint"]))
+
+    def _email_index_put(self, email_message_id: str, reference: str) -> TransactWriteItemTypeDef:
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": {
+                    **_email_index_key(email_message_id),
+                    **_serialise({"entity": EMAIL_INDEX_ENTITY, "reference": reference}),
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    # -- acknowledgements -----------------------------------------------------------------------
+
+    def claim_acknowledgement(self, reference: str, now: datetime) -> bool:
+        """Mark the ticket's acknowledgement as being sent; False if it was claimed before.
+
+        The claim comes before the send, so a retried stream record never mails twice.
+        """
+        claim = {"state": AcknowledgementState.SENDING.value, "claimed_at": timestamp_key(now)}
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_ticket_key(reference),
+                UpdateExpression="SET acknowledgement = :claim",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(acknowledgement)",
+                ExpressionAttributeValues={":claim": _serializer.serialize(claim)},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_acknowledgement(self, reference: str) -> None:
+        """Undo a claim whose send certainly failed, so the retry may send."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_ticket_key(reference),
+                UpdateExpression="REMOVE acknowledgement",
+                ConditionExpression="acknowledgement.#state = :sending",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":sending": {"S": AcknowledgementState.SENDING.value}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def record_acknowledgement(self, message: Message, now: datetime) -> None:
+        """Record a sent acknowledgement: its state, its message, and its Message-ID for threading."""
+        assert message.email_message_id is not None
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _ticket_key(message.reference),
+                    "UpdateExpression": (
+                        "SET acknowledgement.#state = :sent, acknowledgement.sent_at = :now,"
+                        " acknowledgement.email_message_id = :mid,"
+                        " email_message_ids = list_append(if_not_exists(email_message_ids, :none), :mids)"
+                    ),
+                    "ConditionExpression": "acknowledgement.#state = :sending",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": _serialise(
+                        {
+                            ":sent": AcknowledgementState.SENT.value,
+                            ":sending": AcknowledgementState.SENDING.value,
+                            ":now": timestamp_key(now),
+                            ":mid": message.email_message_id,
+                            ":mids": [message.email_message_id],
+                            ":none": [],
+                        }
+                    ),
+                }
+            },
+            {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(message))}},
+            self._email_index_put(message.email_message_id, message.reference),
+        ]
+        self._client.transact_write_items(TransactItems=items)
+
+    def fail_acknowledgement(self, reference: str, reason: str, now: datetime) -> None:
+        """Record that the acknowledgement can never be sent (e.g. the address was rejected)."""
+        self._client.update_item(
+            TableName=self.table_name,
+            Key=_ticket_key(reference),
+            UpdateExpression="SET acknowledgement.#state = :failed, acknowledgement.failure = :reason",
+            ConditionExpression="acknowledgement.#state = :sending",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=_serialise(
+                {
+                    ":failed": AcknowledgementState.FAILED.value,
+                    ":sending": AcknowledgementState.SENDING.value,
+                    ":reason": reason,
+                }
+            ),
+        )
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def get_ticket(self, reference: str) -> Ticket | None:
+        item = self._client.get_item(
+            TableName=self.table_name, Key=_ticket_key(reference), ConsistentRead=True
+        ).get("Item")
+        return ticket_from_image(_deserialise(item)) if item else None
+
+    def get_ticket_with_messages(self, reference: str) -> tuple[Ticket, list[Message]] | None:
+        """The ticket and its messages, oldest first, from one Query on its partition."""
+        ticket: Ticket | None = None
+        messages: list[Message] = []
+        for item in self._query({"pk": _ticket_pk(reference)}, index=None, ascending=True):
+            if item.get("entity") == TICKET_ENTITY:
+                ticket = ticket_from_image(item)
+            elif item.get("entity") == MESSAGE_ENTITY:
+                messages.append(Message.model_validate(_model_fields(item)))
+        return (ticket, messages) if ticket else None
+
+    def find_reference_by_email_message_id(self, email_message_id: str) -> str | None:
+        item = self._client.get_item(TableName=self.table_name, Key=_email_index_key(email_message_id)).get(
+            "Item"
+        )
+        return str(_deserialise(item)["reference"]) if item else None
+
+    def list_by_requester(self, requester_key: str, limit: int = 50) -> list[Ticket]:
+        """A requester's tickets, newest first."""
+        items = self._query({"gsi1pk": f"REQUESTER#{requester_key}"}, REQUESTER_INDEX, False, limit)
+        return [ticket for item in items if (ticket := ticket_from_image(item))]
+
+    def list_by_status(self, status: str, limit: int = 50) -> list[Ticket]:
+        """Tickets in one status, oldest first (the order a queue is worked in)."""
+        items = self._query({"gsi2pk": f"STATUS#{status}"}, STATUS_INDEX, True, limit)
+        return [ticket for item in items if (ticket := ticket_from_image(item))]
+
+    def _query(
+        self, key: Mapping[str, str], index: str | None, ascending: bool, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        ((name, value),) = key.items()
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#k = :v",
+            "ExpressionAttributeNames": {"#k": name},
+            "ExpressionAttributeValues": {":v": {"S": value}},
+            "ScanIndexForward": ascending,
+        }
+        if index:
+            arguments["IndexName"] = index
+        returned = 0
+        while True:
+            page = self._client.query(**arguments)
+            for item in page.get("Items", []):
+                yield _deserialise(item)
+                returned += 1
+                if limit is not None and returned >= limit:
+                    return
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,67 @@
+"""The `frontdesk` command."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from frontdesk_tools.local.stack import DEFAULT_CONFIG, DEFAULT_TEMPLATE, LocalStack, StackOptions
+
+
+def _dev(arguments: argparse.Namespace) -> int:
+    options = StackOptions(
+        host=arguments.host,
+        http_port=arguments.http_port,
+        smtp_port=arguments.smtp_port,
+        aws_port=arguments.aws_port,
+        config_path=arguments.config,
+        template_path=arguments.template,
+        pool_size=arguments.workers,
+    )
+    stack = LocalStack(options)
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack.start()
+        url = stack.url
+        print(
+            f"Frontdesk local stack ready: {url} | form: {url}/forms/contact | outbox: {url}/_local/outbox"
+            f" | AWS (moto): {stack.aws_endpoint}",
+            flush=True,
+        )
+        stopping.wait()
+    finally:
+        stack.stop()
+    print("Frontdesk local stack stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="frontdesk", description="Frontdesk support automation.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    dev = commands.add_parser("dev", help="run Frontdesk locally: moto for AWS, no Docker, no AWS account")
+    dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    dev.add_argument("--http-port", type=int, default=3000, help="the HTTP API's port (default 3000)")
+    dev.add_argument("--smtp-port", type=int, default=2525, help="port reserved for the SMTP listener (default 2525)")
+    dev.add_argument("--aws-port", type=int, default=0, help="moto's port (default: any free port)")
+    dev.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="configuration file (TOML or JSON)")
+    dev.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="the SAM template to run")
+    dev.add_argument("--workers", type=int, default=2, help="worker processes per function (default 2)")
+    arguments = parser.parse_args(argv)
+    if arguments.command == "dev":
+        return _dev(arguments)
+    parser.error(f"unknown command {arguments.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The local stack: Frontdesk on one machine, with moto standing in for AWS."""

@@ -1,0 +1,195 @@
+"""`frontdesk dev`: the whole of Frontdesk on one machine, with moto standing in for AWS."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from frontdesk.config import Settings, read_config_file
+from frontdesk_tools.local.functions import LocalFunction, worker_environment
+from frontdesk_tools.local.gateway import Gateway
+from frontdesk_tools.local.outbox import sent_emails
+from frontdesk_tools.local.provision import DeployedStack, deploy
+from frontdesk_tools.local.streams import StreamPump, wait_until_idle
+from frontdesk_tools.local.template import LocalTemplate, load_template
+
+REPOSITORY = Path(__file__).resolve().parents[3]
+DEFAULT_TEMPLATE = REPOSITORY / "infra" / "template.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "default-config.toml"
+REGION = "us-east-1"
+STAGE = "local"
+CONFIG_PARAMETER = "/frontdesk/local/config"
+# Local stand-ins for credentials; moto accepts anything.
+LOCAL_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+    # botocore >= 1.44.4 sends DynamoDB Streams calls to an account endpoint moto does not route.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class StackOptions:
+    host: str = "127.0.0.1"
+    http_port: int = 3000
+    smtp_port: int = 2525
+    aws_port: int = 0  # 0: any free port
+    config_path: Path = DEFAULT_CONFIG
+    template_path: Path = DEFAULT_TEMPLATE
+    pool_size: int = 2
+
+
+@dataclass
+class LocalStack:
+    options: StackOptions
+    template: LocalTemplate | None = None
+    deployed: DeployedStack | None = None
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    pumps: list[StreamPump] = field(default_factory=list)
+    _moto: ThreadedMotoServer | None = None
+    _gateway: Gateway | None = None
+    _opt_dir: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.options.host}:{self.options.http_port}"
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.options.host}:{self.options.aws_port}"
+
+    def start(self) -> None:
+        document = read_config_file(self.options.config_path)
+        # Fail before anything starts if the configuration is wrong.
+        Settings.model_validate({**document, "tickets_table_name": "validated-before-deploy"})
+        os.environ.update(LOCAL_AWS_ENVIRONMENT)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+
+        if not self.options.aws_port:
+            self.options.aws_port = free_port(self.options.host)
+        self._moto = ThreadedMotoServer(ip_address=self.options.host, port=self.options.aws_port, verbose=False)
+        self._moto.start()
+        session = boto3.Session(**_session_arguments())
+
+        self.template = load_template(self.options.template_path, REGION)
+        sender_domain = str(document["sender_address"]).rpartition("@")[2]
+        self.deployed = deploy(
+            self.template,
+            session,
+            self.aws_endpoint,
+            {"Stage": STAGE, "ConfigParameterName": CONFIG_PARAMETER, "SenderIdentity": sender_domain},
+        )
+        self._publish_configuration(session, document)
+        # Ops verify the sending domain in SES before deploying; locally the stack does it.
+        session.client("ses", endpoint_url=self.aws_endpoint).verify_domain_identity(Domain=sender_domain)
+
+        self._start_functions()
+        self._start_pumps(session)
+        self._gateway = Gateway(
+            (self.options.host, self.options.http_port),
+            self.template.routes,
+            self.functions,
+            {
+                "/_local/health": lambda: (200, {"status": "ok"}),
+                "/_local/outbox": lambda: (200, sent_emails(REGION)),
+            },
+        )
+        threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
+
+    def _publish_configuration(self, session: boto3.Session, document: dict[str, Any]) -> None:
+        """The configuration goes where it goes in AWS: the SSM parameter the template names."""
+        assert self.deployed is not None
+        ssm = session.client("ssm", endpoint_url=self.aws_endpoint)
+        names = {env["FRONTDESK_CONFIG_PARAMETER"] for env in self.deployed.environments.values()}
+        for name in names:
+            ssm.put_parameter(Name=name, Value=json.dumps(document), Type="String", Overwrite=True)
+
+    def _start_functions(self) -> None:
+        assert self.template is not None and self.deployed is not None
+        self._opt_dir = tempfile.TemporaryDirectory(prefix="frontdesk-opt-")
+        opt = Path(self._opt_dir.name)
+        python_path = [REPOSITORY / "tools"]
+        for layer in self.template.layers.values():
+            if layer.built:
+                python_path.append(layer.content_dir)  # its package, as /opt/python holds it
+            else:
+                for entry in layer.content_dir.iterdir():
+                    (opt / entry.name).symlink_to(entry)
+        base = {**os.environ, **LOCAL_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": self.aws_endpoint, "PYTHONUNBUFFERED": "1"}
+        base.pop("AWS_PROFILE", None)
+        base.pop("AWS_SESSION_TOKEN", None)
+        pending = []
+        for logical_id, spec in self.template.functions.items():
+            name = self.deployed.physical_ids[logical_id]
+            environment = worker_environment(
+                {**base, "AWS_LAMBDA_FUNCTION_NAME": name},
+                self.deployed.environments[logical_id],
+                python_path,
+                opt,
+            )
+            function = LocalFunction(spec, name, environment, self.options.pool_size)
+            self.functions[logical_id] = function
+            pending.append((function, function.start()))
+        for function, workers in pending:
+            function.wait_ready(workers)
+
+    def _start_pumps(self, session: boto3.Session) -> None:
+        assert self.template is not None and self.deployed is not None
+        streams = session.client("dynamodbstreams", endpoint_url=self.aws_endpoint)
+        sqs = session.client("sqs", endpoint_url=self.aws_endpoint)
+        for subscription in self.template.streams:
+            queue = subscription.on_failure_queue
+            pump = StreamPump(
+                subscription,
+                self.deployed.stream_arns[subscription.table],
+                self.functions[subscription.function],
+                streams,
+                sqs,
+                self.deployed.physical_ids.get(queue) if queue else None,
+                REGION,
+            )
+            pump.start()
+            self.pumps.append(pump)
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until every stream record written so far has been delivered (tests)."""
+        return wait_until_idle(self.pumps, timeout)
+
+    def stop(self) -> None:
+        if self._gateway:
+            self._gateway.shutdown()
+            self._gateway.server_close()
+        for pump in self.pumps:
+            pump.stop()
+        for function in self.functions.values():
+            function.stop()
+        if self._moto:
+            self._moto.stop()
+        if self._opt_dir:
+            self._opt_dir.cleanup()
+
+
+def _session_arguments() -> dict[str, str]:
+    return {
+        "aws_access_key_id": LOCAL_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": LOCAL_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+        "region_name": REGION,
+    }

@@ -1,0 +1,166 @@
+"""The DynamoDB stream event source mapping, played locally.
+
+It polls the table's stream in moto and invokes the subscribed function with Lambda's record
+format, honouring what the template declares: filter criteria, batch size, partial batch
+responses, retry attempts and the on-failure queue.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.events.models import EventPattern
+
+from frontdesk_tools.local.functions import FunctionError, FunctionTimeoutError, LocalFunction
+from frontdesk_tools.local.template import StreamSubscription
+
+
+def _json_ready(value: Any) -> Any:
+    """boto3 gives datetimes and bytes; Lambda delivers epoch seconds and base64."""
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    return value
+
+
+class StreamPump:
+    def __init__(
+        self,
+        subscription: StreamSubscription,
+        stream_arn: str,
+        function: LocalFunction,
+        streams_client: Any,
+        sqs_client: Any,
+        failure_queue_url: str | None,
+        region: str,
+        poll_seconds: float = 0.1,
+    ) -> None:
+        self.subscription = subscription
+        self.stream_arn = stream_arn
+        self.function = function
+        self._streams = streams_client
+        self._sqs = sqs_client
+        self._failure_queue_url = failure_queue_url
+        self._region = region
+        self._poll_seconds = poll_seconds
+        self._patterns = [EventPattern.load(json.dumps(pattern)) for pattern in subscription.filter_patterns]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"stream-{subscription.function}", daemon=True)
+        self.idle = threading.Event()  # set while the pump has nothing in flight
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "eventID": record["eventID"],
+            "eventName": record["eventName"],
+            "eventVersion": record.get("eventVersion", "1.1"),
+            "eventSource": "aws:dynamodb",
+            "awsRegion": self._region,
+            "dynamodb": _json_ready(record["dynamodb"]),
+            "eventSourceARN": self.stream_arn,
+        }
+
+    def _wanted(self, record: dict[str, Any]) -> bool:
+        # Lambda drops records no filter matches before they reach the function.
+        return not self._patterns or any(pattern.matches_event(record) for pattern in self._patterns)
+
+    def _run(self) -> None:
+        shards = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        iterators = {
+            shard["ShardId"]: self._streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            for shard in shards
+        }
+        pending: list[dict[str, Any]] = []
+        while not self._stop.is_set():
+            for shard_id, iterator in list(iterators.items()):
+                page = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+                iterators[shard_id] = page["NextShardIterator"]
+                pending.extend(self._lambda_record(record) for record in page["Records"])
+            pending = [record for record in pending if self._wanted(record)]
+            if not pending:
+                self.idle.set()
+                self._stop.wait(self._poll_seconds)
+                continue
+            self.idle.clear()
+            batch, pending = pending[: self.subscription.batch_size], pending[self.subscription.batch_size :]
+            self._deliver(batch)
+
+    def _deliver(self, batch: list[dict[str, Any]]) -> None:
+        attempts = 0
+        while batch and not self._stop.is_set():
+            attempts += 1
+            failed_from = self._invoke(batch)
+            if failed_from is None:
+                return
+            batch = batch[failed_from:]
+            retries_left = self.subscription.maximum_retry_attempts
+            if retries_left != -1 and attempts > retries_left:
+                self._dead_letter(batch, attempts)
+                return
+            self._stop.wait(min(0.2 * 2**attempts, 5.0))
+
+    def _invoke(self, batch: list[dict[str, Any]]) -> int | None:
+        """Index of the first record to retry, or None when the whole batch succeeded."""
+        try:
+            response = self.function.invoke({"Records": batch})
+        except (FunctionError, FunctionTimeoutError):
+            return 0
+        failures = (response or {}).get("batchItemFailures") if isinstance(response, dict) else None
+        if not failures or not self.subscription.report_batch_item_failures:
+            return None
+        # Lambda resumes from the lowest failed sequence number; the records before it are done.
+        failed = {item.get("itemIdentifier") for item in failures}
+        for index, record in enumerate(batch):
+            if record["dynamodb"].get("SequenceNumber") in failed:
+                return index
+        return 0  # an identifier we do not know: Lambda retries the whole batch
+
+    def _dead_letter(self, batch: list[dict[str, Any]], attempts: int) -> None:
+        if not self._failure_queue_url:
+            return
+        first, last = batch[0]["dynamodb"], batch[-1]["dynamodb"]
+        payload = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{self._region}:123456789012:function:{self.function.name}",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "DDBStreamBatchInfo": {
+                "shardId": "local",
+                "startSequenceNumber": first.get("SequenceNumber"),
+                "endSequenceNumber": last.get("SequenceNumber"),
+                "approximateArrivalOfFirstRecord": first.get("ApproximateCreationDateTime"),
+                "approximateArrivalOfLastRecord": last.get("ApproximateCreationDateTime"),
+                "batchSize": len(batch),
+                "streamArn": self.stream_arn,
+            },
+        }
+        self._sqs.send_message(QueueUrl=self._failure_queue_url, MessageBody=json.dumps(payload))
+
+
+def wait_until_idle(pumps: list[StreamPump], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    return all(pump.idle.wait(max(0.0, deadline - time.monotonic())) for pump in pumps)

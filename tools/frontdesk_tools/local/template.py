@@ -1,0 +1,187 @@
+"""Reading infra/template.yaml: the local stack builds nothing the template does not declare.
+
+The SAM template is translated to plain CloudFormation with aws-sam-translator (offline), then
+split into what moto's CloudFormation can deploy (tables, queues, buckets, functions and their
+roles) and what the local stack plays itself (the HTTP API's routes and the stream subscriptions,
+read from the same translation).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+ARTIFACTS_BUCKET = "frontdesk-local-artifacts"
+
+# Resource types moto's CloudFormation creates faithfully and that have no side effects locally.
+# Event source mappings are left out on purpose: moto would try to run the function in Docker.
+DEPLOYABLE_TYPES = frozenset(
+    {
+        "AWS::DynamoDB::Table",
+        "AWS::SQS::Queue",
+        "AWS::S3::Bucket",
+        "AWS::SNS::Topic",
+        "AWS::SSM::Parameter",
+        "AWS::IAM::Role",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::LayerVersion",
+    }
+)
+
+
+class _PoliciesFromTemplateOnly:
+    """Stands in for SAM's IAM lookup of managed policy ARNs: the translator's bundled list is
+    enough offline, and an unknown name passes through unchanged."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # as declared, e.g. /forms/{form_id}
+    function: str  # logical id
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class StreamSubscription:
+    function: str
+    table: str  # logical id of the table whose stream feeds the function
+    batch_size: int
+    maximum_retry_attempts: int
+    report_batch_item_failures: bool
+    filter_patterns: tuple[dict[str, Any], ...]
+    on_failure_queue: str | None  # logical id of the SQS queue
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    timeout: int
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    logical_id: str
+    content_dir: Path
+    built: bool  # built by `sam build` into a python/ tree; otherwise unpacked as-is under /opt
+
+
+@dataclass
+class LocalTemplate:
+    path: Path
+    cloudformation: dict[str, Any]
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    layers: dict[str, LayerSpec] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    streams: list[StreamSubscription] = field(default_factory=list)
+
+    def deployable(self) -> dict[str, Any]:
+        """The part of the translated template that moto's CloudFormation deploys."""
+        resources = {
+            logical_id: copy.deepcopy(resource)
+            for logical_id, resource in self.cloudformation["Resources"].items()
+            if resource["Type"] in DEPLOYABLE_TYPES
+        }
+        # moto cannot attach layers; the local stack puts the layer's package on the path itself.
+        for resource in resources.values():
+            if resource["Type"] == "AWS::Lambda::Function":
+                resource["Properties"].pop("Layers", None)
+        return {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Parameters": self.cloudformation.get("Parameters", {}),
+            "Conditions": self.cloudformation.get("Conditions", {}),
+            "Resources": resources,
+        }
+
+    def artifact_keys(self) -> list[str]:
+        """S3 keys the translated functions' Code refers to (moto reads code from S3)."""
+        keys = []
+        for resource in self.cloudformation["Resources"].values():
+            code = resource.get("Properties", {}).get("Code") or resource.get("Properties", {}).get("Content")
+            if isinstance(code, dict) and code.get("S3Bucket") == ARTIFACTS_BUCKET:
+                keys.append(str(code["S3Key"]))
+        return keys
+
+
+def load_template(path: Path, region: str = "us-east-1") -> LocalTemplate:
+    sam = yaml_parse(path.read_text(encoding="utf-8"))
+    code_dirs: dict[str, Path] = {}
+    for logical_id, resource in sam["Resources"].items():
+        properties = resource.get("Properties", {})
+        for uri_key in ("CodeUri", "ContentUri"):
+            uri = properties.get(uri_key)
+            if isinstance(uri, str) and not uri.startswith("s3://"):
+                code_dirs[logical_id] = (path.parent / uri).resolve()
+                properties[uri_key] = f"s3://{ARTIFACTS_BUCKET}/{logical_id}.zip"
+    # The translator insists on a region in the environment, whatever the parameters say.
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    cloudformation = transform(
+        sam, {"AWS::Region": region, "AWS::AccountId": "123456789012"}, _PoliciesFromTemplateOnly()
+    )
+    template = LocalTemplate(path=path, cloudformation=cloudformation)
+    resources: dict[str, Any] = cloudformation["Resources"]
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::Function" and logical_id in code_dirs:
+            properties = resource["Properties"]
+            template.functions[logical_id] = FunctionSpec(
+                logical_id=logical_id,
+                code_dir=code_dirs[logical_id],
+                handler=properties["Handler"],
+                timeout=int(properties.get("Timeout", 3)),
+            )
+    for logical_id, resource in sam["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::LayerVersion" and logical_id in code_dirs:
+            built = bool(resource.get("Metadata", {}).get("BuildMethod"))
+            template.layers[logical_id] = LayerSpec(logical_id, code_dirs[logical_id], built)
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                template.routes.append(
+                    Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id)
+                )
+    template.streams = [
+        _subscription(resource["Properties"])
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping"
+        and _ref_target(resource["Properties"]["EventSourceArn"]) is not None
+    ]
+    return template
+
+
+def _ref_target(value: Any) -> str | None:
+    """The logical id a Ref or GetAtt points at."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            return str(target[0] if isinstance(target, list) else target.split(".")[0])
+    return None
+
+
+def _subscription(properties: dict[str, Any]) -> StreamSubscription:
+    destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    filters = properties.get("FilterCriteria", {}).get("Filters", [])
+    return StreamSubscription(
+        function=str(_ref_target(properties["FunctionName"])),
+        table=str(_ref_target(properties["EventSourceArn"])),
+        batch_size=int(properties.get("BatchSize", 100)),
+        maximum_retry_attempts=int(properties.get("MaximumRetryAttempts", -1)),
+        report_batch_item_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+        filter_patterns=tuple(json.loads(item["Pattern"]) for item in filters),
+        on_failure_queue=_ref_target(destination) if destination else None,
+    )
