@@ -115,9 +115,7 @@ def _environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return overrides
 
 
-def load_settings(
-    environ: Mapping[str, str], read_parameter: Callable[[str], str] | None = None
-) -> Settings:
+def load_settings(environ: Mapping[str, str], read_parameter: Callable[[str], str] | None = None) -> Settings:
     """Build and validate the settings from a configuration document and the environment."""
     document: dict[str, Any] = {}
     if config_file := environ.get(f"{ENV_PREFIX}CONFIG_FILE"):
