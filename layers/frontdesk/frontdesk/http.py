@@ -64,7 +64,11 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 def page_response(status: int, page: Page, headers: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": {**_PAGE_HEADERS, "Content-Security-Policy": page.content_security_policy, **(headers or {})},
+        "headers": {
+            **_PAGE_HEADERS,
+            "Content-Security-Policy": page.content_security_policy,
+            **(headers or {}),
+        },
         "body": page.html,
     }
 

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 TEMPLATES_DIR_VARIABLE = "FRONTDESK_TEMPLATES_DIR"
@@ -39,15 +39,11 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "templates"
 
 
-def _autoescape(name: str | None) -> bool:
-    return name is not None and name.endswith((".html.j2", ".html"))
-
-
 @cache
 def environment(directory: Path | None = None) -> Environment:
     env = Environment(
         loader=FileSystemLoader(directory or templates_dir()),
-        autoescape=_autoescape,
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
         trim_blocks=True,

@@ -25,7 +25,9 @@ from frontdesk.tickets.model import Channel, Requester
 
 HONEYPOT_FIELD = "website"
 SUBMISSION_FIELD = "submission_id"
-RESERVED_FIELDS = frozenset({"name", "email", "subject", "message", "locale", HONEYPOT_FIELD, SUBMISSION_FIELD})
+RESERVED_FIELDS = frozenset(
+    {"name", "email", "subject", "message", "locale", HONEYPOT_FIELD, SUBMISSION_FIELD}
+)
 _CUSTOM_FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
@@ -207,7 +209,9 @@ def check_custom_fields(fields: Mapping[str, Any]) -> list[FieldError]:
     return errors
 
 
-def validate_submission(fields: Mapping[str, Any], form: FormSettings, max_message_chars: int) -> FormSubmission:
+def validate_submission(
+    fields: Mapping[str, Any], form: FormSettings, max_message_chars: int
+) -> FormSubmission:
     """The validated submission, or BadSubmissionError(422) listing every field at fault."""
     errors = check_custom_fields(fields)
     try:

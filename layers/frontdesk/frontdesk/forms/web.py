@@ -116,10 +116,14 @@ def _reject(
     if request.prefers_json():
         return json_response(bad.status, {"errors": [error.model_dump() for error in bad.errors]})
     submission_id = fields.get("submission_id") if isinstance(fields.get("submission_id"), str) else None
-    return _form_page(bad.status, form_id, form, settings, values=fields, errors=bad.errors, submission_id=submission_id)
+    return _form_page(
+        bad.status, form_id, form, settings, values=fields, errors=bad.errors, submission_id=submission_id
+    )
 
 
-def submit_form(request: HttpRequest, *, settings: Settings, store: TicketStore, now: datetime) -> dict[str, Any]:
+def submit_form(
+    request: HttpRequest, *, settings: Settings, store: TicketStore, now: datetime
+) -> dict[str, Any]:
     """POST /forms/{form_id}: validate, then create the ticket in one transaction."""
     found = _form(request, settings)
     if not found:
@@ -184,10 +188,12 @@ def _create_ticket(
             422, [FieldError(field="Idempotency-Key", message="was already used for a different request")]
         )
         return _reject(request, settings, form_id, form, reused, fields)
-    metrics.add_metric(name="TicketCreated" if accepted.created else "FormReplayed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="TicketCreated" if accepted.created else "FormReplayed", unit=MetricUnit.Count, value=1
+    )
     logger.info(
         "form post accepted",
-        extra={"form_id": form_id, "reference": accepted.reference, "created": accepted.created},
+        extra={"form_id": form_id, "reference": accepted.reference, "new_ticket": accepted.created},
     )
     if request.prefers_json():
         body = {"reference": accepted.reference, "status": "new"}

@@ -68,7 +68,9 @@ def acknowledge(
     if not ticket.requester.email:
         return AckOutcome.NOT_APPLICABLE
     if not store.claim_acknowledgement(ticket.reference, now):
-        logger.info("acknowledgement already claimed", extra={"reference": ticket.reference})
+        # Sent or being sent already, or the ticket is not in the table (a record from a
+        # cancelled transaction, which some emulators stream).
+        logger.info("acknowledgement not claimed", extra={"reference": ticket.reference})
         return AckOutcome.ALREADY_CLAIMED
     try:
         content = compose(ticket, settings)

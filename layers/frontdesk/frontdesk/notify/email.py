@@ -7,11 +7,11 @@ they could break a header line, and addresses are set through headerregistry.Add
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from datetime import datetime
 
 from frontdesk.text import single_line_problem
 
