@@ -51,16 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     dev = commands.add_parser("dev", help="run Frontdesk locally: moto for AWS, no Docker, no AWS account")
     dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     dev.add_argument("--http-port", type=int, default=3000, help="the HTTP API's port (default 3000)")
-    dev.add_argument("--smtp-port", type=int, default=2525, help="port reserved for the SMTP listener (default 2525)")
+    dev.add_argument(
+        "--smtp-port", type=int, default=2525, help="port reserved for the SMTP listener (default 2525)"
+    )
     dev.add_argument("--aws-port", type=int, default=0, help="moto's port (default: any free port)")
     dev.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="configuration file (TOML or JSON)")
     dev.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="the SAM template to run")
     dev.add_argument("--workers", type=int, default=2, help="worker processes per function (default 2)")
     arguments = parser.parse_args(argv)
-    if arguments.command == "dev":
-        return _dev(arguments)
-    parser.error(f"unknown command {arguments.command}")
-    return 2
+    return _dev(arguments)  # "dev" is the only command so far
 
 
 if __name__ == "__main__":

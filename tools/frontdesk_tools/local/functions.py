@@ -38,7 +38,9 @@ def _read_replies(stream: IO[str], replies: queue.Queue[dict[str, Any] | None]) 
 class LocalFunction:
     """One function of the template, answered by up to `pool_size` worker processes."""
 
-    def __init__(self, spec: FunctionSpec, name: str, environment: dict[str, str], pool_size: int = 2) -> None:
+    def __init__(
+        self, spec: FunctionSpec, name: str, environment: dict[str, str], pool_size: int = 2
+    ) -> None:
         self.spec = spec
         self.name = name
         self._environment = environment
@@ -104,7 +106,9 @@ class LocalFunction:
                 reply = worker.replies.get(timeout=self.spec.timeout)
             except queue.Empty:
                 healthy = False
-                raise FunctionTimeoutError(f"{self.spec.logical_id} timed out after {self.spec.timeout}s") from None
+                raise FunctionTimeoutError(
+                    f"{self.spec.logical_id} timed out after {self.spec.timeout}s"
+                ) from None
             if reply is None:
                 healthy = False
                 raise FunctionError(f"{self.spec.logical_id} exited")

@@ -48,8 +48,14 @@ def compile_routes(routes: list[Route]) -> list[CompiledRoute]:
 
 
 def http_api_event(
-    route: Route, path_parameters: dict[str, str], method: str, raw_path: str, raw_query: str,
-    headers: dict[str, str], body: bytes, source_ip: str,
+    route: Route,
+    path_parameters: dict[str, str],
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: dict[str, str],
+    body: bytes,
+    source_ip: str,
 ) -> dict[str, Any]:
     content_type = headers.get("content-type", "")
     is_text = content_type.startswith(_TEXT_TYPES)
@@ -114,25 +120,27 @@ class _GatewayHandler(BaseHTTPRequestHandler):
     server: Gateway
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the functions log what matters; the gateway stays quiet
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._handle()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle()
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._handle()
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._handle()
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._handle()
 
-    def _send(self, status: int, headers: dict[str, str], body: bytes, cookies: list[str] | None = None) -> None:
+    def _send(
+        self, status: int, headers: dict[str, str], body: bytes, cookies: list[str] | None = None
+    ) -> None:
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -172,7 +180,9 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             key = name.lower()
             headers[key] = f"{headers[key]},{value}" if key in headers else value
-        event = http_api_event(route, parameters, self.command, path, query, headers, body, self.client_address[0])
+        event = http_api_event(
+            route, parameters, self.command, path, query, headers, body, self.client_address[0]
+        )
         try:
             result = self.server.functions[route.function].invoke(event)
         except FunctionTimeoutError:

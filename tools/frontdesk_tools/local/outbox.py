@@ -6,7 +6,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from frontdesk.notify.mailer import ses_message_id_domain
@@ -45,8 +45,8 @@ def sent_emails(region: str) -> list[dict[str, Any]]:
         emails.append(
             {
                 "message_id": message_id,
-                "from": str(parsed.get("From", sent.source)),
-                "to": [str(address) for address in parsed.get("To", "").addresses] if parsed.get("To") else [],
+                "from": sent.source,
+                "to": [address.addr_spec for address in getattr(parsed.get("To"), "addresses", ())],
                 "subject": str(parsed.get("Subject", "")),
                 "text": _body(parsed, "plain"),
                 "html": _body(parsed, "html"),

@@ -33,7 +33,9 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
-def deploy(template: LocalTemplate, session: Session, endpoint: str, parameters: dict[str, str]) -> DeployedStack:
+def deploy(
+    template: LocalTemplate, session: Session, endpoint: str, parameters: dict[str, str]
+) -> DeployedStack:
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
 
@@ -55,9 +57,15 @@ def deploy(template: LocalTemplate, session: Session, endpoint: str, parameters:
         raise RuntimeError(f"local stack deployment ended in {status}")
     resources = cloudformation.describe_stack_resources(StackName=STACK_NAME)["StackResources"]
     physical_ids = {
-        item["LogicalResourceId"]: item["PhysicalResourceId"] for item in resources if item.get("PhysicalResourceId")
+        item["LogicalResourceId"]: item["PhysicalResourceId"]
+        for item in resources
+        if item.get("PhysicalResourceId")
     }
-    types = {item["LogicalResourceId"]: item["ResourceType"] for item in resources if item.get("PhysicalResourceId")}
+    types = {
+        item["LogicalResourceId"]: item["ResourceType"]
+        for item in resources
+        if item.get("PhysicalResourceId")
+    }
 
     lambda_client = client("lambda")
     environments = {
@@ -68,7 +76,9 @@ def deploy(template: LocalTemplate, session: Session, endpoint: str, parameters:
     }
     dynamodb = client("dynamodb")
     stream_arns = {
-        logical_id: dynamodb.describe_table(TableName=physical_ids[logical_id])["Table"].get("LatestStreamArn", "")
+        logical_id: dynamodb.describe_table(TableName=physical_ids[logical_id])["Table"].get(
+            "LatestStreamArn", ""
+        )
         for logical_id, kind in types.items()
         if kind == "AWS::DynamoDB::Table"
     }

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from frontdesk.config import Settings, read_config_file
 from frontdesk_tools.local.functions import LocalFunction, worker_environment
 from frontdesk_tools.local.gateway import Gateway
+from frontdesk_tools.local.moto_server import SerialMotoServer
 from frontdesk_tools.local.outbox import sent_emails
 from frontdesk_tools.local.provision import DeployedStack, deploy
 from frontdesk_tools.local.streams import StreamPump, wait_until_idle
@@ -64,7 +64,7 @@ class LocalStack:
     deployed: DeployedStack | None = None
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     pumps: list[StreamPump] = field(default_factory=list)
-    _moto: ThreadedMotoServer | None = None
+    _moto: SerialMotoServer | None = None
     _gateway: Gateway | None = None
     _opt_dir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -85,9 +85,13 @@ class LocalStack:
 
         if not self.options.aws_port:
             self.options.aws_port = free_port(self.options.host)
-        self._moto = ThreadedMotoServer(ip_address=self.options.host, port=self.options.aws_port, verbose=False)
+        self._moto = SerialMotoServer(self.options.host, self.options.aws_port)
         self._moto.start()
-        session = boto3.Session(**_session_arguments())
+        session = boto3.Session(
+            aws_access_key_id=LOCAL_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        )
 
         self.template = load_template(self.options.template_path, REGION)
         sender_domain = str(document["sender_address"]).rpartition("@")[2]
@@ -133,7 +137,12 @@ class LocalStack:
             else:
                 for entry in layer.content_dir.iterdir():
                     (opt / entry.name).symlink_to(entry)
-        base = {**os.environ, **LOCAL_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": self.aws_endpoint, "PYTHONUNBUFFERED": "1"}
+        base = {
+            **os.environ,
+            **LOCAL_AWS_ENVIRONMENT,
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "PYTHONUNBUFFERED": "1",
+        }
         base.pop("AWS_PROFILE", None)
         base.pop("AWS_SESSION_TOKEN", None)
         pending = []
@@ -152,7 +161,7 @@ class LocalStack:
             function.wait_ready(workers)
 
     def _start_pumps(self, session: boto3.Session) -> None:
-        assert self.template is not None and self.deployed is not None
+        assert self.template is not None and self.deployed is not None and self._moto is not None
         streams = session.client("dynamodbstreams", endpoint_url=self.aws_endpoint)
         sqs = session.client("sqs", endpoint_url=self.aws_endpoint)
         for subscription in self.template.streams:
@@ -165,6 +174,7 @@ class LocalStack:
                 sqs,
                 self.deployed.physical_ids.get(queue) if queue else None,
                 REGION,
+                self._moto.lock,
             )
             pump.start()
             self.pumps.append(pump)
@@ -185,11 +195,3 @@ class LocalStack:
             self._moto.stop()
         if self._opt_dir:
             self._opt_dir.cleanup()
-
-
-def _session_arguments() -> dict[str, str]:
-    return {
-        "aws_access_key_id": LOCAL_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": LOCAL_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
-        "region_name": REGION,
-    }

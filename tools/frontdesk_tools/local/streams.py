@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from moto.events.models import EventPattern
 
@@ -44,6 +44,7 @@ class StreamPump:
         sqs_client: Any,
         failure_queue_url: str | None,
         region: str,
+        lock: threading.Lock,
         poll_seconds: float = 0.1,
     ) -> None:
         self.subscription = subscription
@@ -54,6 +55,7 @@ class StreamPump:
         self._failure_queue_url = failure_queue_url
         self._region = region
         self._poll_seconds = poll_seconds
+        self._lock = lock
         self._patterns = [EventPattern.load(json.dumps(pattern)) for pattern in subscription.filter_patterns]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"stream-{subscription.function}", daemon=True)
@@ -79,22 +81,36 @@ class StreamPump:
 
     def _wanted(self, record: dict[str, Any]) -> bool:
         # Lambda drops records no filter matches before they reach the function.
-        return not self._patterns or any(pattern.matches_event(record) for pattern in self._patterns)
+        return not self._patterns or any(
+            pattern.matches_event(cast(Any, record)) for pattern in self._patterns
+        )
+
+    def _read_new_records(self, positions: dict[str, str | None]) -> list[dict[str, Any]]:
+        """Records after the last one read, from a fresh iterator per shard: an iterator held
+        across moto's transaction rollbacks would keep reading a discarded copy of the table."""
+        records: list[dict[str, Any]] = []
+        with self._lock:
+            shards = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+            for shard in shards:
+                shard_id = shard["ShardId"]
+                position = positions.get(shard_id)
+                where: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+                if position:
+                    where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+                iterator = self._streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, **where
+                )
+                page = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)
+                if page["Records"]:
+                    positions[shard_id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
+                records.extend(page["Records"])
+        return [self._lambda_record(record) for record in records]
 
     def _run(self) -> None:
-        shards = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-        iterators = {
-            shard["ShardId"]: self._streams.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            for shard in shards
-        }
+        positions: dict[str, str | None] = {}
         pending: list[dict[str, Any]] = []
         while not self._stop.is_set():
-            for shard_id, iterator in list(iterators.items()):
-                page = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-                iterators[shard_id] = page["NextShardIterator"]
-                pending.extend(self._lambda_record(record) for record in page["Records"])
+            pending.extend(self._read_new_records(positions))
             pending = [record for record in pending if self._wanted(record)]
             if not pending:
                 self.idle.set()
@@ -145,7 +161,11 @@ class StreamPump:
                 "condition": "RetryAttemptsExhausted",
                 "approximateInvokeCount": attempts,
             },
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(),
             "DDBStreamBatchInfo": {

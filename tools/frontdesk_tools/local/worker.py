@@ -24,7 +24,8 @@ class LocalLambdaContext:
     def __init__(self, function_name: str, timeout_seconds: int, memory_mb: int, request_id: str) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{os.environ.get('AWS_REGION', 'us-east-1')}:123456789012:function:{function_name}"
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{function_name}"
         self.memory_limit_in_mb = memory_mb
         self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/{function_name}"
