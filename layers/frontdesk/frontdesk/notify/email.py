@@ -56,7 +56,6 @@ class OutgoingEmail:
         message["To"] = self.to
         message["Subject"] = _checked(self.subject, "subject")
         message["Date"] = format_datetime(self.date)
-        message["Content-Language"] = _checked(self.language, "language")
         if self.in_reply_to:
             message["In-Reply-To"] = _checked(self.in_reply_to, "In-Reply-To")
         if self.references:
@@ -68,6 +67,8 @@ class OutgoingEmail:
             message[name] = _checked(value, name)
         message.set_content(self.text, subtype="plain", charset="utf-8")
         message.add_alternative(self.html, subtype="html", charset="utf-8")
+        # After the body: set_content() drops any Content-* header set before it.
+        message["Content-Language"] = _checked(self.language, "language")
         return message
 
     def to_bytes(self) -> bytes:

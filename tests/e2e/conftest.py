@@ -1,0 +1,82 @@
+"""The local stack, started as a user starts it (`frontdesk dev`), spoken to over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from frontdesk_tools.local.stack import free_port
+
+READY_TIMEOUT = 120
+
+
+@dataclass
+class RunningStack:
+    url: str
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    def outbox(self) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.url}/_local/outbox")
+        response.raise_for_status()
+        return list(response.json())
+
+    def wait_for_emails(self, predicate: Any, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+        """Emails matching `predicate`, once there are `count` of them (or the timeout passes)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [email for email in self.outbox() if predicate(email)]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+
+
+def _follow(stream: Any, lines: list[str], ready: threading.Event) -> None:
+    for line in stream:
+        lines.append(line)
+        if "ready" in line:
+            ready.set()
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[RunningStack]:
+    port = free_port("127.0.0.1")
+    command = [sys.executable, "-m", "frontdesk_tools.cli", "dev", "--http-port", str(port)]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(["tools", "layers/frontdesk"])},
+    )
+    stack = RunningStack(f"http://127.0.0.1:{port}", process)
+    ready = threading.Event()
+    threading.Thread(target=_follow, args=(process.stdout, stack.output, ready), daemon=True).start()
+    if not ready.wait(READY_TIMEOUT):
+        process.kill()
+        pytest.fail("local stack did not get ready:\n" + "".join(stack.output[-50:]))
+    yield stack
+    process.send_signal(signal.SIGTERM)
+    try:
+        assert process.wait(timeout=30) == 0, "".join(stack.output[-30:])
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.fixture
+def http(local_stack: RunningStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=local_stack.url, timeout=30, follow_redirects=False) as client:
+        yield client

@@ -1,0 +1,104 @@
+"""A person with a browser: Playwright driving Debian's Chromium against `frontdesk dev`."""
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.conftest import RunningStack
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps calling home, which this network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    opened = context.new_page()
+    errors: list[Any] = []
+    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    # A CSP violation, a script error or a failed request shows up here. The form answering an
+    # invalid post with 422 is expected, and Chromium logs that status too.
+    unexpected = [error for error in errors if "status of 422" not in error]
+    assert unexpected == [], f"the page logged errors: {unexpected}"
+
+
+def test_submit_the_form_and_get_an_acknowledgement(page: Page, local_stack: RunningStack):
+    email = f"browser-{uuid.uuid4().hex[:8]}@example.org"
+    page.goto(f"{local_stack.url}/forms/contact")
+
+    # Keyboard only, by the labels people see.
+    page.get_by_label("Your name").fill("Zahra Ahmadi")
+    page.keyboard.press("Tab")
+    page.keyboard.type(email)
+    page.get_by_label("Subject (optional)").fill("Billing question")
+    page.get_by_label("How can we help?").fill("I was charged twice for order 5521.")
+    page.get_by_label("How can we help?").press("Tab")
+    page.keyboard.press("Enter")  # focus is on Send: the hidden honeypot is out of the tab order
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you, we have your message")
+    reference = page.locator("#reference").inner_text()
+    assert reference.startswith("FD-")
+    emails = local_stack.wait_for_emails(lambda e: email in e["to"], 1)
+    assert len(emails) == 1
+    assert reference in emails[0]["subject"]
+    assert "charged twice" in emails[0]["text"]
+
+
+def test_errors_are_shown_next_to_the_fields(page: Page, local_stack: RunningStack):
+    page.goto(f"{local_stack.url}/forms/contact")
+    page.get_by_label("Your name").fill("<img src=x onerror=alert(1)>")
+    page.get_by_label("Email address").fill("not-an-address")
+    page.get_by_role("button", name="Send").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("There is a problem")
+    email_field = page.get_by_label("Email address")
+    expect(email_field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#email-error")).to_contain_text("Enter an email address")
+    expect(page.locator("#message-error")).to_contain_text("Enter your message")
+    assert "email-error" in (email_field.get_attribute("aria-describedby") or "")
+    # What was typed comes back as text, never as markup.
+    expect(page.get_by_label("Your name")).to_have_value("<img src=x onerror=alert(1)>")
+    assert page.locator("img").count() == 0
+    # The summary links take keyboard users to the field.
+    page.get_by_role("link", name="Enter your message").click()
+    expect(page.get_by_label("How can we help?")).to_be_focused()
+
+
+def test_the_form_fits_a_phone_screen(browser: Browser, local_stack: RunningStack):
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True
+    )
+    phone = context.new_page()
+    phone.goto(f"{local_stack.url}/forms/contact")
+    scroll_width = phone.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= 360
+    box = phone.get_by_role("button", name="Send").bounding_box()
+    assert box is not None and box["height"] >= 44  # a comfortable touch target
+    phone.screenshot(path="test-results/form-phone.png", full_page=True)
+    context.close()

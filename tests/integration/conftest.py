@@ -1,0 +1,160 @@
+"""Handlers called in-process against moto. The table, queue and functions' environments come
+from infra/template.yaml, deployed by the same code as the local stack."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from frontdesk import runtime
+from frontdesk_tools.local.moto_server import SerialMotoServer
+from frontdesk_tools.local.outbox import sent_emails
+from frontdesk_tools.local.provision import DeployedStack, deploy
+from frontdesk_tools.local.stack import CONFIG_PARAMETER, DEFAULT_CONFIG, DEFAULT_TEMPLATE, free_port
+from frontdesk_tools.local.streams import StreamPump
+from frontdesk_tools.local.template import LocalTemplate, load_template
+
+REGION = "us-east-1"
+
+
+@dataclass
+class Aws:
+    endpoint: str
+    server: SerialMotoServer
+    template: LocalTemplate
+    stack: DeployedStack
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)  # type: ignore[call-overload]
+
+    @property
+    def table_name(self) -> str:
+        return self.stack.physical_ids["TicketsTable"]
+
+    def sent(self) -> list[dict[str, Any]]:
+        return sent_emails(REGION)
+
+    def items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.client("dynamodb").scan(
+            TableName=self.table_name, ConsistentRead=True
+        )["Items"]
+        return items
+
+
+@pytest.fixture(scope="session")
+def aws() -> Iterator[Aws]:
+    server = SerialMotoServer("127.0.0.1", free_port("127.0.0.1"))
+    server.start()
+    template = load_template(DEFAULT_TEMPLATE, REGION)
+    config = json.dumps(_config_document())
+    stack = deploy(
+        template,
+        boto3.Session(region_name=REGION),
+        server.endpoint,
+        {"Stage": "test", "ConfigParameterName": CONFIG_PARAMETER, "SenderIdentity": "example.com"},
+    )
+    boto3.client("ssm", endpoint_url=server.endpoint, region_name=REGION).put_parameter(
+        Name=CONFIG_PARAMETER, Value=config, Type="String"
+    )
+    boto3.client("ses", endpoint_url=server.endpoint, region_name=REGION).verify_domain_identity(
+        Domain="example.com"
+    )
+    yield Aws(server.endpoint, server, template, stack)
+    server.stop()
+
+
+def _config_document() -> dict[str, Any]:
+    from frontdesk.config import read_config_file
+
+    return read_config_file(DEFAULT_CONFIG)
+
+
+@pytest.fixture
+def function_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The handlers' environment as the template sets it, pointed at moto."""
+    environment = dict(aws.stack.environments["WebFormFunction"])
+    environment["FRONTDESK_TEMPLATES_DIR"] = str(Path(DEFAULT_TEMPLATE).parents[1] / "templates")
+    for name, value in {**environment, "AWS_ENDPOINT_URL": aws.endpoint}.items():
+        monkeypatch.setenv(name, value)
+    runtime.reset()
+    yield
+    runtime.reset()
+
+
+class InProcessFunction:
+    """Stands in for a worker process: the stream pump invokes the handler directly."""
+
+    def __init__(self, handler: Any, context: Any) -> None:
+        self.name = "ticket-events"
+        self.handler = handler
+        self.context = context
+        self.invocations: list[dict[str, Any]] = []
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        self.invocations.append(event)
+        return self.handler(event, self.context)
+
+
+@pytest.fixture
+def stream(aws: Aws, function_env: None, lambda_context: Any) -> Iterator[StreamPump]:
+    """The ticket table's stream delivered to ticket_events, as the template subscribes it."""
+    from functions.ticket_events import app
+
+    (subscription,) = aws.template.streams
+    queue = subscription.on_failure_queue
+    pump = StreamPump(
+        subscription,
+        aws.stack.stream_arns[subscription.table],
+        InProcessFunction(app.lambda_handler, lambda_context),  # type: ignore[arg-type]
+        aws.client("dynamodbstreams"),
+        aws.client("sqs"),
+        aws.stack.physical_ids.get(queue) if queue else None,
+        REGION,
+        aws.server.lock,
+        poll_seconds=0.02,
+    )
+    pump.start()
+    yield pump
+    pump.stop()
+
+
+def api_event(
+    method: str,
+    route: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An HTTP API payload 2.0 event, built by the local gateway's own code."""
+    from frontdesk_tools.local.gateway import http_api_event
+    from frontdesk_tools.local.template import Route
+
+    method_, _, template_path = route.partition(" ")
+    assert method_ == method
+    parameters = {"form_id": path.split("/")[2]} if path.startswith("/forms/") else {}
+    raw_query = "&".join(f"{k}={v}" for k, v in (query or {}).items())
+    lowered = {name.lower(): value for name, value in (headers or {}).items()}
+    return http_api_event(
+        Route(method, template_path, "WebFormFunction"),
+        parameters,
+        method,
+        path,
+        raw_query,
+        lowered,
+        body,
+        "127.0.0.1",
+    )
+
+
+def settle(pump: StreamPump, timeout: float = 10.0) -> None:
+    import time
+
+    time.sleep(0.1)  # let the pump see what was just written
+    assert pump.idle.wait(timeout), "stream records still in flight"

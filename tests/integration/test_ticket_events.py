@@ -1,0 +1,120 @@
+"""The stream consumer: one acknowledgement per ticket, however often a record is delivered."""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from frontdesk import runtime
+from frontdesk.config import get_settings
+from frontdesk.notify.acknowledgement import AckOutcome, acknowledge
+from frontdesk.tickets.model import AcknowledgementState, MessageKind
+from functions.ticket_events import app as ticket_events
+from functions.web_form import app as web_form
+from tests.integration.conftest import Aws, api_event, settle
+
+
+def create_ticket(context, tag: str, name: str = "Ana Souza") -> str:
+    body = json.dumps(
+        {"name": name, "email": f"{tag}@example.org", "message": f"Hello from {tag}.\nSecond line."}
+    )
+    event = api_event(
+        "POST", "POST /forms/{form_id}", "/forms/contact", body.encode(), {"Content-Type": "application/json"}
+    )
+    response = web_form.lambda_handler(event, context)
+    assert response["statusCode"] == 201
+    return str(json.loads(response["body"])["reference"])
+
+
+def emails_to(aws: Aws, address: str) -> list[dict[str, Any]]:
+    return [email for email in aws.sent() if address in email["to"]]
+
+
+def test_new_ticket_gets_one_acknowledgement_with_its_reference(aws: Aws, stream, lambda_context):
+    reference = create_ticket(lambda_context, "ack-once")
+    settle(stream)
+
+    (email,) = emails_to(aws, "ack-once@example.org")
+    assert reference in email["subject"]
+    assert "24 hours" in email["text"]
+    assert "> Hello from ack-once." in email["text"]
+    assert email["headers"]["Auto-Submitted"] == "auto-replied"
+    assert email["headers"]["Content-Language"] == "en"
+    # The Message-ID customers will reply to is recorded for threading.
+    ticket, messages = runtime.ticket_store().get_ticket_with_messages(reference)  # type: ignore[misc]
+    assert ticket.acknowledgement is not None
+    assert ticket.acknowledgement.state is AcknowledgementState.SENT
+    assert ticket.acknowledgement.email_message_id == email["message_id"]
+    assert email["message_id"] in ticket.email_message_ids
+    assert runtime.ticket_store().find_reference_by_email_message_id(email["message_id"]) == reference
+    assert [m.kind for m in messages] == [MessageKind.CUSTOMER, MessageKind.ACKNOWLEDGEMENT]
+
+
+def test_redelivered_stream_records_send_nothing_more(aws: Aws, stream, lambda_context):
+    create_ticket(lambda_context, "redelivered")
+    settle(stream)
+    delivered = [event for event in stream.function.invocations if "redelivered" in json.dumps(event)]
+    assert delivered
+
+    # When the stream delivers the same records again (Lambda retries whole batches)
+    for event in delivered:
+        assert ticket_events.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+
+    assert len(emails_to(aws, "redelivered@example.org")) == 1
+
+
+def test_only_new_tickets_reach_the_consumer(aws: Aws, stream, lambda_context):
+    create_ticket(lambda_context, "filtered")
+    settle(stream)
+    records = [record for event in stream.function.invocations for record in event["Records"]]
+    assert records
+    assert {record["eventName"] for record in records} == {"INSERT"}
+    assert {record["dynamodb"]["NewImage"]["entity"]["S"] for record in records} == {"ticket"}
+
+
+class ThrottledMailer:
+    def send(self, email):
+        raise ClientError(
+            {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "SendEmail"
+        )
+
+
+def test_a_failed_send_releases_the_claim_so_the_retry_can_send(aws: Aws, function_env, lambda_context):
+    reference = create_ticket(lambda_context, "throttled")
+    store = runtime.ticket_store()
+    ticket = store.get_ticket(reference)
+    assert ticket is not None
+    now = datetime.now(UTC)
+
+    with pytest.raises(ClientError):
+        acknowledge(ticket, store=store, mailer=ThrottledMailer(), settings=get_settings(), now=now)  # type: ignore[arg-type]
+    assert store.get_ticket(reference).acknowledgement is None  # type: ignore[union-attr]
+
+    outcome = acknowledge(ticket, store=store, mailer=runtime.mailer(), settings=get_settings(), now=now)
+    assert outcome is AckOutcome.SENT
+    assert acknowledge(ticket, store=store, mailer=runtime.mailer(), settings=get_settings(), now=now) is (
+        AckOutcome.ALREADY_CLAIMED
+    )
+    assert len(emails_to(aws, "throttled@example.org")) == 1
+
+
+def test_a_refused_sender_is_recorded_not_retried(
+    aws: Aws, function_env, stream, lambda_context, monkeypatch
+):
+    # Given a sender whose domain SES has not verified
+    monkeypatch.setenv("FRONTDESK_SENDER_ADDRESS", "help@unverified.example.net")
+    runtime.reset()
+    reference = create_ticket(lambda_context, "refused")
+    settle(stream)
+
+    ticket = runtime.ticket_store().get_ticket(reference)
+    assert ticket is not None and ticket.acknowledgement is not None
+    assert ticket.acknowledgement.state is AcknowledgementState.FAILED
+    assert ticket.acknowledgement.failure == "MessageRejected"
+    assert emails_to(aws, "refused@example.org") == []
+    responses = [
+        ticket_events.lambda_handler(event, lambda_context) for event in stream.function.invocations[-1:]
+    ]
+    assert responses == [{"batchItemFailures": []}]
