@@ -1,14 +1,14 @@
 # The two commands of the quick start: `make dev` and `make test`.
 # Each bootstraps .venv on first use, so a fresh clone needs nothing else.
 
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test check lint typecheck cfn-lint unit integration e2e clean
+.PHONY: dev test check lint typecheck cfn-lint unit integration e2e browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,17 @@ dev: $(STAMP)
 	$(BIN)/frontdesk dev $(ARGS)
 
 ## The whole test suite: static checks, then unit, integration, end-to-end and browser tests.
-test: check
+test: check browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The browser tests drive Debian's Chromium; install it when it is missing and we may.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; }
 
 check: lint typecheck cfn-lint
 
