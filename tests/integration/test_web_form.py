@@ -2,11 +2,16 @@
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
+from botocore.exceptions import ClientError
 
 from frontdesk import runtime
+from frontdesk.config import get_settings
+from frontdesk.forms import web
+from frontdesk.http import HttpRequest
 from frontdesk.tickets.model import MessageKind, TicketStatus
 from functions.web_form import app
 from tests.integration.conftest import Aws, api_event
@@ -251,3 +256,41 @@ def test_concurrent_duplicates_make_one_ticket(aws: Aws, function_env, lambda_co
     assert sorted(status for status, _, _ in results) == [200] * 7 + [201]
     assert len({body["reference"] for _, body, _ in results}) == 1
     assert len(runtime.ticket_store().list_by_requester("email:stampede@example.org")) == 1
+
+
+class UnavailableStore:
+    def create_ticket(self, *args, **kwargs):
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "busy"}}, "Tx"
+        )
+
+
+def test_an_unreachable_table_is_503_and_the_browser_keeps_the_text(aws: Aws, function_env, lambda_context):
+    fields = {
+        "name": "Ana",
+        "email": "ana@example.org",
+        "message": "Please keep this text",
+        "submission_id": "s-503",
+    }
+    event = api_event(
+        "POST",
+        POST,
+        "/forms/contact",
+        urlencode(fields).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    request = HttpRequest.from_event(event)
+    now = datetime.now(UTC)
+
+    page = web.submit_form(request, settings=get_settings(), store=UnavailableStore(), now=now)  # type: ignore[arg-type]
+
+    assert page["statusCode"] == 503
+    assert page["headers"]["Retry-After"] == "5"
+    assert "Please keep this text" in page["body"]
+    assert "We could not save your message just now" in page["body"]
+    json_request = HttpRequest.from_event(
+        api_event("POST", POST, "/forms/contact", json.dumps(fields).encode(), JSON)
+    )
+    answer = web.submit_form(json_request, settings=get_settings(), store=UnavailableStore(), now=now)  # type: ignore[arg-type]
+    assert answer["statusCode"] == 503
+    assert json.loads(answer["body"])["errors"][0]["field"] == "form"

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 
 from frontdesk.config import FormSettings, Settings
 from frontdesk.forms.submission import (
@@ -183,6 +184,25 @@ def _create_ticket(
             default_language=settings.default_language,
             idempotency_window=window,
         )
+    except (ClientError, BotoCoreError):
+        # The table is unreachable even after the SDK's retries: say so, and keep what was typed.
+        logger.exception("ticket could not be stored", extra={"form_id": form_id})
+        metrics.add_metric(name="FormStoreUnavailable", unit=MetricUnit.Count, value=1)
+        unavailable = [FieldError(field="form", message="we could not save your message just now; try again")]
+        headers = {"Retry-After": "5"}
+        if request.prefers_json():
+            return json_response(503, {"errors": [error.model_dump() for error in unavailable]}, headers)
+        response = _form_page(
+            503,
+            form_id,
+            form,
+            settings,
+            values=fields,
+            errors=unavailable,
+            submission_id=submission.submission_id,
+        )
+        response["headers"].update(headers)
+        return response
     except IdempotencyKeyReusedError:
         reused = BadSubmissionError(
             422, [FieldError(field="Idempotency-Key", message="was already used for a different request")]
