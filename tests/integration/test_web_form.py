@@ -27,6 +27,14 @@ def post_json(context, payload, headers=None, form="contact"):
     return response["statusCode"], json.loads(response["body"]) if response["body"] else None, response
 
 
+def form_event(fields: dict[str, str]) -> dict[str, object]:
+    """A browser's post of the support form."""
+    body = urlencode(fields).encode()
+    return api_event(
+        "POST", POST, "/forms/contact", body, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+
+
 def unique_payload(tag: str) -> dict[str, str]:
     return {"name": "Ana Souza", "email": f"{tag}@example.org", "message": f"My order {tag} has not arrived."}
 
@@ -164,13 +172,7 @@ def test_browser_post_redirects_to_the_thank_you_page(aws: Aws, function_env, la
         "message": "Xin chào, tôi cần giúp đỡ.",
         "submission_id": "s-1",
     }
-    event = api_event(
-        "POST",
-        POST,
-        "/forms/contact",
-        urlencode(fields).encode(),
-        {"Content-Type": "application/x-www-form-urlencoded"},
-    )
+    event = form_event(fields)
     assert event["isBase64Encoded"] is True  # as HTTP APIs deliver form posts
 
     response = app.lambda_handler(event, lambda_context)
@@ -192,13 +194,7 @@ def test_browser_post_redirects_to_the_thank_you_page(aws: Aws, function_env, la
 
 def test_browser_post_with_errors_gets_the_form_back_with_messages(aws: Aws, function_env, lambda_context):
     fields = {"name": "<b>Eve</b>", "email": "eve@", "message": "", "submission_id": "keep-me"}
-    event = api_event(
-        "POST",
-        POST,
-        "/forms/contact",
-        urlencode(fields).encode(),
-        {"Content-Type": "application/x-www-form-urlencoded"},
-    )
+    event = form_event(fields)
 
     response = app.lambda_handler(event, lambda_context)
 
@@ -218,13 +214,7 @@ def test_honeypot_post_creates_nothing(aws: Aws, function_env, lambda_context):
         "website": "http://spam.example",
     }
     before = len(aws.items())
-    event = api_event(
-        "POST",
-        POST,
-        "/forms/contact",
-        urlencode(fields).encode(),
-        {"Content-Type": "application/x-www-form-urlencoded"},
-    )
+    event = form_event(fields)
     response = app.lambda_handler(event, lambda_context)
     assert response["statusCode"] == 303
     assert "reference=" not in response["headers"]["Location"]
@@ -272,13 +262,7 @@ def test_an_unreachable_table_is_503_and_the_browser_keeps_the_text(aws: Aws, fu
         "message": "Please keep this text",
         "submission_id": "s-503",
     }
-    event = api_event(
-        "POST",
-        POST,
-        "/forms/contact",
-        urlencode(fields).encode(),
-        {"Content-Type": "application/x-www-form-urlencoded"},
-    )
+    event = form_event(fields)
     request = HttpRequest.from_event(event)
     now = datetime.now(UTC)
 
