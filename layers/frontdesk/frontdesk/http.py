@@ -92,6 +92,8 @@ def preferred_language(accept_language: str | None) -> str | None:
                 weight = float(params.strip()[2:])
             except ValueError:
                 continue
+            if not 0 < weight <= 1:  # also rejects nan; q=0 means "not acceptable"
+                continue
         if best is None or weight > best[0]:
             best = (weight, tag)
     return best[1] if best else None

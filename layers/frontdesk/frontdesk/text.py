@@ -17,6 +17,9 @@ def single_line_problem(value: str) -> str | None:
             return "must be a single line without control characters"
         if char in _BIDI_CONTROLS:
             return "must not contain bidirectional control characters"
+    # Mail readers decode =?charset?...?= in headers: such text could smuggle in anything above.
+    if "=?" in value and "?=" in value:
+        return "must not contain the sequence =?...?="
     return None
 
 
@@ -38,5 +41,5 @@ def excerpt(value: str, limit: int) -> str:
     if len(value) <= limit:
         return value
     cut = value[:limit]
-    space = cut.rfind(" ", limit - 40)
+    space = cut.rfind(" ", max(0, limit - 40))
     return (cut[:space] if space > 0 else cut).rstrip() + "…"

@@ -74,7 +74,11 @@ def decode_body(content_type: str | None, body: bytes, max_fields: int) -> dict[
     if media == "application/x-www-form-urlencoded":
         try:
             pairs = parse_qsl(
-                body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=max_fields
+                body.decode("utf-8"),
+                keep_blank_values=True,
+                strict_parsing=False,
+                max_num_fields=max_fields,
+                errors="strict",  # %FF must fail like a raw invalid byte does
             )
         except UnicodeDecodeError:
             raise _error(400, "body", "is not UTF-8 text") from None
