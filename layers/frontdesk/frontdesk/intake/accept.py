@@ -1,4 +1,5 @@
-"""Accepting an inbound message: dedupe, then one transaction that creates the ticket."""
+"""Accepting an inbound message: dedupe, then one transaction that creates a ticket or adds the
+message to one."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ from datetime import datetime, timedelta
 
 from frontdesk.intake.message import InboundMessage
 from frontdesk.text import excerpt
-from frontdesk.tickets.model import Direction, Message, MessageKind, Ticket
+from frontdesk.tickets.model import (
+    Acknowledgement,
+    AcknowledgementState,
+    Direction,
+    Message,
+    MessageKind,
+    Ticket,
+)
 from frontdesk.tickets.reference import new_reference
 from frontdesk.tickets.store import (
     ConcurrentWriteError,
     DuplicateInboundError,
+    EmailIndexTakenError,
     InboundRecord,
     ReferenceTakenError,
     TicketStore,
@@ -30,7 +39,8 @@ class IdempotencyKeyReusedError(Exception):
 @dataclass(frozen=True)
 class Accepted:
     reference: str
-    created: bool  # False when this was a repeat delivery of an event accepted before
+    created: bool  # a new ticket; False for a repeat delivery or a message added to a ticket
+    appended: bool = False  # added to an existing ticket
 
 
 def new_message_id() -> str:
@@ -45,22 +55,20 @@ def accept(
     reference_prefix: str,
     default_language: str,
     idempotency_window: timedelta,
+    first_reference: str | None = None,
 ) -> Accepted:
-    """Create the ticket for `message`, or return the one an earlier delivery created."""
+    """Create the ticket for `message`, or return the one an earlier delivery created.
+
+    `first_reference` is tried before random ones: a channel that stores files under the ticket
+    before the transaction derives it from the event, so a redelivery reuses the same keys.
+    """
     inbound = InboundRecord(message.scoped_key, message.fingerprint, now + idempotency_window)
+    indexed = [message.email_message_id] if message.email_message_id else []
     for attempt in range(_ATTEMPTS):
-        ticket = _new_ticket(message, new_reference(reference_prefix), now, default_language)
-        first = Message(
-            message_id=new_message_id(),
-            reference=ticket.reference,
-            direction=Direction.INBOUND,
-            kind=MessageKind.CUSTOMER,
-            author=message.requester.email or message.requester.handle or "",
-            body_text=message.body_text,
-            created_at=now,
-        )
+        reference = first_reference if attempt == 0 and first_reference else new_reference(reference_prefix)
+        ticket = _new_ticket(message, reference, now, default_language)
         try:
-            store.create_ticket(ticket, first, inbound)
+            store.create_ticket(ticket, _message(message, reference, now), inbound, indexed)
         except DuplicateInboundError as duplicate:
             if not duplicate.reference:
                 continue  # the old record expired between our two calls: it is no longer a duplicate
@@ -68,6 +76,9 @@ def accept(
                 raise IdempotencyKeyReusedError(message.idempotency_key) from duplicate
             return Accepted(duplicate.reference, created=False)
         except ReferenceTakenError:
+            continue
+        except EmailIndexTakenError:
+            indexed = []  # a reused Message-ID: keep the message, leave the index to its first owner
             continue
         except ConcurrentWriteError:
             # Another delivery of the same event is committing; its result is visible next time.
@@ -77,7 +88,64 @@ def accept(
     raise RuntimeError(f"could not create a ticket after {_ATTEMPTS} attempts")
 
 
+def append(
+    message: InboundMessage,
+    ticket: Ticket,
+    *,
+    store: TicketStore,
+    now: datetime,
+    idempotency_window: timedelta,
+    reopen: bool = False,
+) -> Accepted:
+    """Add `message` to `ticket` (reopening it if asked), or return what an earlier delivery did.
+
+    Raises TicketChangedError when the ticket changed since it was read: the caller decides again.
+    """
+    inbound = InboundRecord(message.scoped_key, message.fingerprint, now + idempotency_window)
+    indexed = [message.email_message_id] if message.email_message_id else []
+    for attempt in range(_ATTEMPTS):
+        try:
+            store.append_message(ticket, _message(message, ticket.reference, now), inbound, indexed, reopen)
+        except DuplicateInboundError as duplicate:
+            if not duplicate.reference:
+                continue
+            if duplicate.fingerprint != message.fingerprint:
+                raise IdempotencyKeyReusedError(message.idempotency_key) from duplicate
+            return Accepted(duplicate.reference, created=False)
+        except EmailIndexTakenError:
+            indexed = []
+            continue
+        except ConcurrentWriteError:
+            time.sleep(0.02 * (attempt + 1))
+            continue
+        return Accepted(ticket.reference, created=False, appended=True)
+    raise RuntimeError(f"could not add the message to {ticket.reference} after {_ATTEMPTS} attempts")
+
+
+def _message(message: InboundMessage, reference: str, now: datetime) -> Message:
+    return Message(
+        message_id=message.message_id or new_message_id(),
+        reference=reference,
+        direction=Direction.INBOUND,
+        kind=MessageKind.CUSTOMER,
+        author=message.requester.email or message.requester.handle or "",
+        body_text=message.body_text,
+        created_at=now,
+        email_message_id=message.email_message_id,
+        full_text=message.full_text,
+        truncated=message.truncated,
+        attachments=message.attachments,
+        raw_mail_key=message.raw_mail_key,
+        tags=message.tags,
+    )
+
+
 def _new_ticket(message: InboundMessage, reference: str, now: datetime, default_language: str) -> Ticket:
+    suppressed = None
+    if message.acknowledgement_suppressed:
+        suppressed = Acknowledgement(
+            state=AcknowledgementState.SUPPRESSED, claimed_at=now, reason=message.acknowledgement_suppressed
+        )
     return Ticket(
         reference=reference,
         channel=message.channel,
@@ -92,4 +160,9 @@ def _new_ticket(message: InboundMessage, reference: str, now: datetime, default_
         excerpt=excerpt(message.body_text, EXCERPT_CHARS),
         created_at=now,
         updated_at=now,
+        acknowledgement=suppressed,
+        # Kept even when the index item is not written, for the In-Reply-To of our answers.
+        email_message_ids=(message.email_message_id,) if message.email_message_id else (),
+        participants=message.participants,
+        linked_reference=message.linked_reference,
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from frontdesk.tickets.model import Channel, Priority, Requester
+from frontdesk.tickets.model import Channel, Priority, Requester, StoredAttachment
 
 
 class InboundMessage(BaseModel):
@@ -24,6 +24,18 @@ class InboundMessage(BaseModel):
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = ()
     custom_fields: dict[str, str] = Field(default_factory=dict)
+    # What only some channels have (email today).
+    message_id: str | None = Field(None, description="id of the stored message; random when unset")
+    email_message_id: str | None = Field(None, description="the Message-ID replies will quote")
+    participants: tuple[str, ...] = ()
+    full_text: str | None = None
+    truncated: bool = False
+    attachments: tuple[StoredAttachment, ...] = ()
+    raw_mail_key: str | None = None
+    linked_reference: str | None = None
+    acknowledgement_suppressed: str | None = Field(
+        None, description="why this ticket must not be acknowledged (machine mail, spam...)"
+    )
 
     @property
     def scoped_key(self) -> str:

@@ -43,6 +43,7 @@ class AcknowledgementState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    SUPPRESSED = "suppressed"  # deliberately not sent: machine mail, spam, a suppressed address...
 
 
 def utc_now() -> datetime:
@@ -76,6 +77,21 @@ class Acknowledgement(BaseModel):
     sent_at: datetime | None = None
     email_message_id: str | None = None
     failure: str | None = None
+    reason: str | None = None  # why it was suppressed
+
+
+class StoredAttachment(BaseModel):
+    """A file that came with a message, kept in the mail bucket under the ticket."""
+
+    model_config = ConfigDict(frozen=True)
+
+    filename: str
+    content_type: str
+    size: int
+    key: str | None = None  # S3 key; None when it was over a limit and not stored
+    inline: bool = False
+    content_id: str | None = None
+    skipped: str | None = None  # why it was not stored: too_large, too_many, total_too_large
 
 
 class Ticket(BaseModel):
@@ -96,7 +112,12 @@ class Ticket(BaseModel):
     created_at: datetime
     updated_at: datetime
     acknowledgement: Acknowledgement | None = None
+    # Message-IDs of the ticket's emails, oldest first: the customer's first, then ours.
     email_message_ids: tuple[str, ...] = ()
+    # Addresses (lower case) whose mail may join this ticket: the requester and those Cc'd.
+    participants: tuple[str, ...] = ()
+    linked_reference: str | None = Field(None, description="the earlier ticket this one follows up")
+    resolved_at: datetime | None = None
 
 
 class Message(BaseModel):
@@ -110,3 +131,9 @@ class Message(BaseModel):
     body_text: str
     created_at: datetime
     email_message_id: str | None = None
+    # For email: body_text is the new text of the message; full_text the whole body when longer.
+    full_text: str | None = None
+    truncated: bool = False
+    attachments: tuple[StoredAttachment, ...] = ()
+    raw_mail_key: str | None = Field(None, description="S3 key of the raw MIME this message came in")
+    tags: tuple[str, ...] = ()

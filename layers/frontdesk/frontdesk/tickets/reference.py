@@ -7,6 +7,7 @@ I, L, O or U, so references survive being read aloud or retyped; `normalise_refe
 usual confusions (O->0, I/L->1) back.
 """
 
+import hashlib
 import re
 import secrets
 
@@ -19,6 +20,15 @@ _CONFUSIONS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 def new_reference(prefix: str) -> str:
     """A fresh random reference: 40 bits in two groups of four characters."""
     groups = ("".join(secrets.choice(ALPHABET) for _ in range(_GROUP)) for _ in range(_GROUPS))
+    return f"{prefix}-" + "-".join(groups)
+
+
+def reference_from_seed(prefix: str, seed: str) -> str:
+    """A reference derived from an event's id, so a redelivered event draws the same one first
+    (files stored under the ticket before its transaction then keep the same keys)."""
+    number = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:5])
+    characters = [ALPHABET[(number >> (5 * shift)) & 31] for shift in reversed(range(_GROUP * _GROUPS))]
+    groups = ("".join(characters[start : start + _GROUP]) for start in range(0, len(characters), _GROUP))
     return f"{prefix}-" + "-".join(groups)
 
 

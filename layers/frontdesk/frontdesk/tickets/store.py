@@ -8,6 +8,8 @@ Single-table layout (every key is a string):
 | message         | TICKET#<reference>    | MESSAGE#<created_at>#<id>       | one Query reads a whole ticket |
 | inbound event   | INBOUND#<scope:key>   | INBOUND                         | idempotency, expires by TTL    |
 | email index     | EMAIL#<Message-ID>    | EMAIL                           | threads replies to tickets     |
+| suppression     | SUPPRESS#<address>    | SUPPRESS                        | no mail to it until expires_at |
+| ack rate        | ACKRATE#<address>     | <UTC hour>                      | acknowledgements that hour     |
 
 gsi1 (RequesterIndex): gsi1pk = REQUESTER#<requester key>, gsi1sk = <created_at>#<reference>.
 gsi2 (StatusIndex):    gsi2pk = STATUS#<status>,          gsi2sk = <created_at>#<reference>.
@@ -22,13 +24,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from frontdesk.tickets.model import AcknowledgementState, Message, Ticket
+from frontdesk.tickets.model import AcknowledgementState, Message, Ticket, TicketStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -38,6 +41,8 @@ TICKET_ENTITY = "ticket"
 MESSAGE_ENTITY = "message"
 INBOUND_ENTITY = "inbound"
 EMAIL_INDEX_ENTITY = "email_index"
+SUPPRESSION_ENTITY = "suppression"
+ACK_RATE_ENTITY = "ack_rate"
 
 REQUESTER_INDEX = "RequesterIndex"
 STATUS_INDEX = "StatusIndex"
@@ -62,6 +67,24 @@ class ReferenceTakenError(Exception):
 
 class ConcurrentWriteError(Exception):
     """DynamoDB cancelled the transaction because another one touched the same items; retry."""
+
+
+class EmailIndexTakenError(Exception):
+    """A Message-ID to index already points at a ticket (senders do reuse them); retry without it."""
+
+    def __init__(self, email_message_id: str) -> None:
+        super().__init__("Message-ID already indexed")
+        self.email_message_id = email_message_id
+
+
+class TicketChangedError(Exception):
+    """The ticket is gone or its status changed since it was read; decide again."""
+
+
+class ClaimRefused(StrEnum):
+    ALREADY_CLAIMED = "already_claimed"
+    SUPPRESSED_ADDRESS = "suppressed_address"
+    RATE_LIMITED = "rate_limited"
 
 
 @dataclass(frozen=True)
@@ -92,6 +115,17 @@ def _inbound_key(key: str) -> dict[str, Any]:
 
 def _email_index_key(email_message_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"EMAIL#{email_message_id}"}, "sk": {"S": "EMAIL"}}
+
+
+def _suppression_key(address: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SUPPRESS#{address.strip().lower()}"}, "sk": {"S": "SUPPRESS"}}
+
+
+def _ack_rate_key(address: str, now: datetime) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"ACKRATE#{address.strip().lower()}"},
+        "sk": {"S": now.astimezone(UTC).strftime("%Y-%m-%dT%H")},
+    }
 
 
 def _plain(model: BaseModel) -> dict[str, Any]:
@@ -148,6 +182,20 @@ def _reason_code(reasons: Sequence[Mapping[str, Any]], index: int) -> str | None
     return reasons[index].get("Code") if index < len(reasons) else None
 
 
+def _raise_for_index_or_conflict(
+    reasons: Sequence[Mapping[str, Any]],
+    first_index_item: int,
+    email_message_ids: Sequence[str],
+    reference: str,
+    error: ClientError,
+) -> None:
+    for offset, email_message_id in enumerate(email_message_ids):
+        if _reason_code(reasons, first_index_item + offset) == "ConditionalCheckFailed":
+            raise EmailIndexTakenError(email_message_id) from error
+    if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
+        raise ConcurrentWriteError(reference) from error
+
+
 class TicketStore:
     """Reads and writes tickets, their messages and their index items."""
 
@@ -171,18 +219,7 @@ class TicketStore:
         if the ticket's reference is in use, ConcurrentWriteError if another transaction raced.
         """
         now_epoch = int(ticket.created_at.timestamp())
-        inbound_item = {
-            **_inbound_key(inbound.key),
-            **_serialise(
-                {
-                    "entity": INBOUND_ENTITY,
-                    "reference": ticket.reference,
-                    "fingerprint": inbound.fingerprint,
-                    "created_at": timestamp_key(ticket.created_at),
-                    "expires_at": int(inbound.expires_at.timestamp()),
-                }
-            ),
-        }
+        inbound_item = self._inbound_item(inbound, ticket.reference, ticket.created_at)
         items: list[TransactWriteItemTypeDef] = [
             {
                 "Put": {
@@ -215,9 +252,85 @@ class TicketStore:
                 raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
             if _reason_code(reasons, 1) == "ConditionalCheckFailed":
                 raise ReferenceTakenError(ticket.reference) from error
-            if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
-                raise ConcurrentWriteError(ticket.reference) from error
+            _raise_for_index_or_conflict(reasons, 3, email_message_ids, ticket.reference, error)
             raise
+
+    def append_message(
+        self,
+        ticket: Ticket,
+        message: Message,
+        inbound: InboundRecord,
+        email_message_ids: Sequence[str] = (),
+        reopen: bool = False,
+    ) -> None:
+        """Add an inbound message to `ticket` in ONE transaction with its idempotency item and
+        index items; with `reopen`, a resolved ticket becomes open again.
+
+        The ticket must still have the status it was read with, so a decision taken on it (join,
+        reopen) is never applied to a ticket that changed meanwhile: TicketChangedError.
+        """
+        now = message.created_at
+        updates = ["updated_at = :now"]
+        values: dict[str, Any] = {":now": timestamp_key(now), ":expected": ticket.status.value}
+        removals: list[str] = []
+        if email_message_ids:
+            updates.append("email_message_ids = list_append(if_not_exists(email_message_ids, :none), :mids)")
+            values.update({":none": [], ":mids": list(email_message_ids)})
+        if reopen:
+            updates += ["#status = :open", "gsi2pk = :open_key"]
+            values.update({":open": TicketStatus.OPEN.value, ":open_key": f"STATUS#{TicketStatus.OPEN}"})
+            removals.append("resolved_at")
+        expression = "SET " + ", ".join(updates) + (" REMOVE " + ", ".join(removals) if removals else "")
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": self._inbound_item(inbound, ticket.reference, now),
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                    "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _ticket_key(ticket.reference),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "attribute_exists(pk) AND #status = :expected",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": _serialise(values),
+                }
+            },
+            {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(message))}},
+        ]
+        for email_message_id in email_message_ids:
+            items.append(self._email_index_put(email_message_id, ticket.reference))
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+            if _reason_code(reasons, 0) == "ConditionalCheckFailed":
+                raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
+            if _reason_code(reasons, 1) == "ConditionalCheckFailed":
+                raise TicketChangedError(ticket.reference) from error
+            _raise_for_index_or_conflict(reasons, 3, email_message_ids, ticket.reference, error)
+            raise
+
+    def _inbound_item(self, inbound: InboundRecord, reference: str, now: datetime) -> dict[str, Any]:
+        return {
+            **_inbound_key(inbound.key),
+            **_serialise(
+                {
+                    "entity": INBOUND_ENTITY,
+                    "reference": reference,
+                    "fingerprint": inbound.fingerprint,
+                    "created_at": timestamp_key(now),
+                    "expires_at": int(inbound.expires_at.timestamp()),
+                }
+            ),
+        }
 
     def _duplicate(self, key: str, old_item: Mapping[str, Any] | None) -> DuplicateInboundError:
         if old_item is None:  # the item is returned by DynamoDB; read it where an emulator does not
@@ -243,25 +356,107 @@ class TicketStore:
 
     # -- acknowledgements -----------------------------------------------------------------------
 
-    def claim_acknowledgement(self, reference: str, now: datetime) -> bool:
-        """Mark the ticket's acknowledgement as being sent; False if it was claimed before.
+    def claim_acknowledgement(
+        self, reference: str, recipient: str, now: datetime, hourly_limit: int
+    ) -> ClaimRefused | None:
+        """Mark the ticket's acknowledgement as being sent; None when claimed, else why not.
 
-        The claim comes before the send, so a retried stream record never mails twice.
+        One transaction: the claim (the ticket exists and was never claimed), a check that the
+        recipient is not on the suppression list, and the recipient's hourly count, which must
+        stay under `hourly_limit`. The claim comes before the send, so a retried stream record
+        never mails twice.
         """
         claim = {"state": AcknowledgementState.SENDING.value, "claimed_at": timestamp_key(now)}
+        epoch = int(now.timestamp())
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _ticket_key(reference),
+                    "UpdateExpression": "SET acknowledgement = :claim",
+                    "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(acknowledgement)",
+                    "ExpressionAttributeValues": {":claim": _serializer.serialize(claim)},
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": self.table_name,
+                    "Key": _suppression_key(recipient),
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                    "ExpressionAttributeValues": {":now": {"N": str(epoch)}},
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _ack_rate_key(recipient, now),
+                    "UpdateExpression": "SET entity = :entity, expires_at = :expires ADD sent :one",
+                    "ConditionExpression": "attribute_not_exists(sent) OR sent < :limit",
+                    "ExpressionAttributeValues": _serialise(
+                        {
+                            ":entity": ACK_RATE_ENTITY,
+                            ":expires": epoch + 2 * 3600,
+                            ":one": 1,
+                            ":limit": hourly_limit,
+                        }
+                    ),
+                }
+            },
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+            for index, refusal in enumerate(ClaimRefused):
+                if _reason_code(reasons, index) == "ConditionalCheckFailed":
+                    if refusal is not ClaimRefused.ALREADY_CLAIMED:
+                        self.suppress_acknowledgement(reference, refusal.value, now)
+                    return refusal
+            raise
+        return None
+
+    def suppress_acknowledgement(self, reference: str, reason: str, now: datetime) -> None:
+        """Record that this ticket's acknowledgement is deliberately not sent, and why."""
+        suppressed = {
+            "state": AcknowledgementState.SUPPRESSED.value,
+            "claimed_at": timestamp_key(now),
+            "reason": reason,
+        }
         try:
             self._client.update_item(
                 TableName=self.table_name,
                 Key=_ticket_key(reference),
-                UpdateExpression="SET acknowledgement = :claim",
+                UpdateExpression="SET acknowledgement = :suppressed",
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(acknowledgement)",
-                ExpressionAttributeValues={":claim": _serializer.serialize(claim)},
+                ExpressionAttributeValues={":suppressed": _serializer.serialize(suppressed)},
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def suppress_address(self, address: str, reason: str, until: datetime, now: datetime) -> None:
+        """Put an address on the suppression list (a bounce or complaint): no mail until `until`."""
+        self._client.update_item(
+            TableName=self.table_name,
+            Key=_suppression_key(address),
+            UpdateExpression="SET entity = :entity, reason = :reason, since = :since, expires_at = :until",
+            ExpressionAttributeValues=_serialise(
+                {
+                    ":entity": SUPPRESSION_ENTITY,
+                    ":reason": reason,
+                    ":since": timestamp_key(now),
+                    ":until": int(until.timestamp()),
+                }
+            ),
+        )
+
+    def is_suppressed(self, address: str, now: datetime) -> bool:
+        item = self._client.get_item(
+            TableName=self.table_name, Key=_suppression_key(address), ConsistentRead=True
+        ).get("Item")
+        return item is not None and int(_deserialise(item)["expires_at"]) >= int(now.timestamp())
 
     def release_acknowledgement(self, reference: str) -> None:
         """Undo a claim whose send certainly failed, so the retry may send."""
@@ -351,6 +546,51 @@ class TicketStore:
             "Item"
         )
         return str(_deserialise(item)["reference"]) if item else None
+
+    def find_references_by_email_message_ids(self, email_message_ids: Sequence[str]) -> dict[str, str]:
+        """Message-ID -> ticket reference for those of `email_message_ids` that are indexed (one call
+        for up to 100 ids)."""
+        wanted = list(dict.fromkeys(email_message_ids))[:100]
+        if not wanted:
+            return {}
+        found: dict[str, str] = {}
+        request: dict[str, Any] = {
+            self.table_name: {"Keys": [_email_index_key(mid) for mid in wanted], "ConsistentRead": True}
+        }
+        for _ in range(5):  # unprocessed keys come back under throttling; ask again for them
+            response = self._client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                record = _deserialise(item)
+                found[str(record["pk"]).removeprefix("EMAIL#")] = str(record["reference"])
+            request = dict(response.get("UnprocessedKeys") or {})
+            if not request:
+                break
+        return found
+
+    def change_status(self, reference: str, status: TicketStatus, now: datetime) -> Ticket:
+        """Move a ticket to `status` (the agent API checks which moves are allowed)."""
+        updates = "SET #status = :status, gsi2pk = :key, updated_at = :now"
+        values: dict[str, Any] = {
+            ":status": status.value,
+            ":key": f"STATUS#{status}",
+            ":now": timestamp_key(now),
+        }
+        if status is TicketStatus.RESOLVED:
+            updates += ", resolved_at = :now"
+        else:
+            updates += " REMOVE resolved_at"
+        response = self._client.update_item(
+            TableName=self.table_name,
+            Key=_ticket_key(reference),
+            UpdateExpression=updates,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=_serialise(values),
+            ReturnValues="ALL_NEW",
+        )
+        ticket = ticket_from_image(_deserialise(response["Attributes"]))
+        assert ticket is not None
+        return ticket
 
     def list_by_requester(self, requester_key: str, limit: int = 50) -> list[Ticket]:
         """A requester's tickets, newest first."""
