@@ -15,6 +15,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_ssm import SSMClient
 
@@ -34,6 +35,11 @@ def sesv2() -> SESV2Client:
 
 
 @cache
+def s3() -> S3Client:
+    return boto3.client("s3", config=_CONFIG)
+
+
+@cache
 def ssm() -> SSMClient:
     return boto3.client("ssm", config=_CONFIG)
 
@@ -47,5 +53,5 @@ def read_ssm_parameter(name: str) -> str:
 
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints or mocks)."""
-    for factory in (dynamodb, sesv2, ssm):
+    for factory in (dynamodb, s3, sesv2, ssm):
         factory.cache_clear()

@@ -19,12 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from frontdesk.tickets.model import Channel, Priority
 
 ENV_PREFIX = "FRONTDESK_"
-_RESOURCE_BINDINGS = {"TICKETS_TABLE_NAME": "tickets_table_name", "AWS_REGION": "aws_region"}
+_RESOURCE_BINDINGS = {
+    "TICKETS_TABLE_NAME": "tickets_table_name",
+    "MAIL_BUCKET_NAME": "mail_bucket_name",
+    "RAW_MAIL_PREFIX": "raw_mail_prefix",
+    "AWS_REGION": "aws_region",
+}
 
 
 class FormSettings(BaseModel):
@@ -38,6 +43,49 @@ class FormSettings(BaseModel):
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = ()
     max_custom_fields: int = Field(20, ge=0, le=50)
+
+
+class MailboxSettings(BaseModel):
+    """An address customers write to (an SES receipt rule recipient) and where its mail goes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queue: str = "general"
+    priority: Priority = Priority.NORMAL
+    tags: tuple[str, ...] = ()
+
+
+class EmailSettings(BaseModel):
+    """Inbound email: threading, loop protection and limits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mailboxes: dict[str, MailboxSettings] = Field(
+        default_factory=dict, description="by address (lower case); other recipients use the defaults"
+    )
+    # Key of the signed reply addresses (support+<reference>.<signature>@domain). Unset: none are
+    # issued, and replies join tickets by their sender alone.
+    reply_address_key: SecretStr | None = None
+    reopen_window_days: int = Field(14, ge=0, le=365)
+    acknowledge_spam: bool = False
+    acknowledgements_per_sender_per_hour: int = Field(3, ge=1, le=1000)
+    suppression_days: int = Field(30, ge=1, le=3650)
+    own_domains: tuple[str, ...] = Field((), description="mail from these domains is Frontdesk's own")
+    max_attachments: int = Field(20, ge=0, le=100)
+    max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=40 * 1024 * 1024)
+    max_total_attachment_bytes: int = Field(25 * 1024 * 1024, ge=1024, le=40 * 1024 * 1024)
+
+    @field_validator("reply_address_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value().encode()) < 16:
+            raise ValueError("use at least 16 bytes (e.g. openssl rand -base64 32)")
+        return key
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _lower_case_addresses(cls, mailboxes: dict[str, MailboxSettings]) -> dict[str, MailboxSettings]:
+        return {address.strip().lower(): mailbox for address, mailbox in mailboxes.items()}
 
 
 class Settings(BaseModel):
@@ -55,6 +103,7 @@ class Settings(BaseModel):
     max_form_body_bytes: int = Field(64 * 1024, ge=1024, le=6 * 1024 * 1024)
     max_message_chars: int = Field(20_000, ge=100, le=100_000)
     idempotency_window_hours: int = Field(24, ge=1, le=24 * 30)
+    email: EmailSettings = Field(default_factory=EmailSettings)
     ses_configuration_set: str | None = None
     ses_message_id_domain: str | None = Field(
         None, description="domain of the Message-ID SES gives sent mail; derived from the region if unset"
@@ -62,6 +111,8 @@ class Settings(BaseModel):
 
     # resource bindings, set by the SAM template
     tickets_table_name: str = Field(min_length=3)
+    mail_bucket_name: str | None = None
+    raw_mail_prefix: str = "inbound/"
     aws_region: str = "us-east-1"
 
     @field_validator("sender_address")

@@ -6,6 +6,7 @@ from functools import cache
 
 from frontdesk import aws
 from frontdesk.config import get_settings
+from frontdesk.mail.storage import MailBucket
 from frontdesk.notify.mailer import SesMailer
 from frontdesk.tickets.store import TicketStore
 
@@ -21,9 +22,18 @@ def mailer() -> SesMailer:
     return SesMailer(aws.sesv2(), settings.message_id_domain, settings.ses_configuration_set)
 
 
+@cache
+def mail_bucket() -> MailBucket:
+    settings = get_settings()
+    if not settings.mail_bucket_name:
+        raise RuntimeError("MAIL_BUCKET_NAME is not set: this function has no mail bucket")
+    return MailBucket(aws.s3(), settings.mail_bucket_name, settings.raw_mail_prefix)
+
+
 def reset() -> None:
     """Forget everything built from settings and clients (tests)."""
     ticket_store.cache_clear()
     mailer.cache_clear()
+    mail_bucket.cache_clear()
     get_settings.cache_clear()
     aws.reset_clients()
