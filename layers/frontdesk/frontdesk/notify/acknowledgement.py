@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from enum import StrEnum
 
+from aws_lambda_powertools.metrics import MetricUnit
 from babel.dates import format_timedelta
 
 from frontdesk.config import Settings
 from frontdesk.intake.accept import new_message_id
+from frontdesk.mail.reply_address import signed_reply_address
 from frontdesk.notify.email import OutgoingEmail, UnsafeHeaderError, mailbox
 from frontdesk.notify.mailer import PermanentSendError, SesMailer
-from frontdesk.observability import logger
+from frontdesk.observability import logger, metrics
 from frontdesk.rendering import render
-from frontdesk.tickets.model import Direction, Message, MessageKind, Ticket
-from frontdesk.tickets.store import TicketStore
+from frontdesk.tickets.model import AcknowledgementState, Channel, Direction, Message, MessageKind, Ticket
+from frontdesk.tickets.store import ClaimRefused, TicketStore
 
 
 class AckOutcome(StrEnum):
     SENT = "sent"
     ALREADY_CLAIMED = "already_claimed"
     NOT_APPLICABLE = "not_applicable"
+    SUPPRESSED = "suppressed"
     REFUSED = "refused"
 
 
@@ -56,6 +60,33 @@ def compose(ticket: Ticket, settings: Settings) -> AcknowledgementContent:
     )
 
 
+def _email(
+    ticket: Ticket, content: AcknowledgementContent, settings: Settings, now: datetime
+) -> OutgoingEmail:
+    assert ticket.requester.email is not None
+    reply_to: tuple[Address, ...] = ()
+    if key := settings.email.reply_address_key:
+        address = signed_reply_address(
+            settings.sender_address, ticket.reference, key.get_secret_value().encode()
+        )
+        reply_to = (mailbox(address, settings.desk_name),)
+    # An email ticket's acknowledgement answers the customer's message, so it threads with it.
+    threaded = ticket.channel is Channel.EMAIL and bool(ticket.email_message_ids)
+    return OutgoingEmail(
+        sender=mailbox(settings.sender_address, settings.desk_name),
+        to=(mailbox(ticket.requester.email, ticket.requester.name),),
+        reply_to=reply_to,
+        subject=content.subject,
+        text=content.text,
+        html=content.html,
+        language=ticket.language,
+        date=now,
+        in_reply_to=ticket.email_message_ids[-1] if threaded else None,
+        references=ticket.email_message_ids if threaded else (),
+        auto_submitted="auto-replied",
+    )
+
+
 def acknowledge(
     ticket: Ticket, *, store: TicketStore, mailer: SesMailer, settings: Settings, now: datetime
 ) -> AckOutcome:
@@ -67,24 +98,23 @@ def acknowledge(
     """
     if not ticket.requester.email:
         return AckOutcome.NOT_APPLICABLE
-    if not store.claim_acknowledgement(ticket.reference, now):
+    if ticket.acknowledgement and ticket.acknowledgement.state is AcknowledgementState.SUPPRESSED:
+        return AckOutcome.SUPPRESSED  # decided at intake: machine mail, spam, a forged sender
+    refusal = store.claim_acknowledgement(
+        ticket.reference, ticket.requester.email, now, settings.email.acknowledgements_per_sender_per_hour
+    )
+    if refusal is ClaimRefused.ALREADY_CLAIMED:
         # Sent or being sent already, or the ticket is not in the table (a record from a
         # cancelled transaction, which some emulators stream).
         logger.info("acknowledgement not claimed", extra={"reference": ticket.reference})
         return AckOutcome.ALREADY_CLAIMED
+    if refusal:
+        logger.info("acknowledgement suppressed", extra={"reference": ticket.reference, "reason": refusal})
+        metrics.add_metric(name="AcknowledgementSuppressed", unit=MetricUnit.Count, value=1)
+        return AckOutcome.SUPPRESSED
     try:
         content = compose(ticket, settings)
-        email = OutgoingEmail(
-            sender=mailbox(settings.sender_address, settings.desk_name),
-            to=(mailbox(ticket.requester.email, ticket.requester.name),),
-            subject=content.subject,
-            text=content.text,
-            html=content.html,
-            language=ticket.language,
-            date=now,
-            auto_submitted="auto-replied",
-        )
-        email_message_id = mailer.send(email)
+        email_message_id = mailer.send(_email(ticket, content, settings, now))
     except (PermanentSendError, UnsafeHeaderError) as refused:
         code = refused.code if isinstance(refused, PermanentSendError) else "UnsafeHeader"
         store.fail_acknowledgement(ticket.reference, code, now)

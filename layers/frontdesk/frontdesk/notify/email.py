@@ -44,6 +44,7 @@ class OutgoingEmail:
     html: str
     language: str
     date: datetime
+    reply_to: tuple[Address, ...] = ()
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     # RFC 3834: automatic replies say so, and ask other robots not to answer them.
@@ -54,6 +55,8 @@ class OutgoingEmail:
         message = EmailMessage(policy=SMTP)
         message["From"] = self.sender
         message["To"] = self.to
+        if self.reply_to:
+            message["Reply-To"] = self.reply_to
         message["Subject"] = _checked(self.subject, "subject")
         message["Date"] = format_datetime(self.date)
         if self.in_reply_to:
