@@ -35,7 +35,7 @@ def _dev(arguments: argparse.Namespace) -> int:
         url = stack.url
         print(
             f"Frontdesk local stack ready: {url} | form: {url}/forms/contact | outbox: {url}/_local/outbox"
-            f" | AWS (moto): {stack.aws_endpoint}",
+            f" | SMTP: {options.host}:{options.smtp_port} | AWS (moto): {stack.aws_endpoint}",
             flush=True,
         )
         stopping.wait()
@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     dev.add_argument("--http-port", type=int, default=3000, help="the HTTP API's port (default 3000)")
     dev.add_argument(
-        "--smtp-port", type=int, default=2525, help="port reserved for the SMTP listener (default 2525)"
+        "--smtp-port",
+        type=int,
+        default=2525,
+        help="port of the SMTP listener standing in for SES receiving (default 2525)",
     )
     dev.add_argument("--aws-port", type=int, default=0, help="moto's port (default: any free port)")
     dev.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="configuration file (TOML or JSON)")

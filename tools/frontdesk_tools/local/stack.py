@@ -20,6 +20,7 @@ from frontdesk_tools.local.gateway import Gateway
 from frontdesk_tools.local.moto_server import SerialMotoServer
 from frontdesk_tools.local.outbox import sent_emails
 from frontdesk_tools.local.provision import DeployedStack, deploy
+from frontdesk_tools.local.smtp import MailListener
 from frontdesk_tools.local.streams import StreamPump, wait_until_idle
 from frontdesk_tools.local.template import LocalTemplate, load_template
 
@@ -66,6 +67,7 @@ class LocalStack:
     pumps: list[StreamPump] = field(default_factory=list)
     _moto: SerialMotoServer | None = None
     _gateway: Gateway | None = None
+    _mail: MailListener | None = None
     _opt_dir: tempfile.TemporaryDirectory[str] | None = None
 
     @property
@@ -95,18 +97,20 @@ class LocalStack:
 
         self.template = load_template(self.options.template_path, REGION)
         sender_domain = str(document["sender_address"]).rpartition("@")[2]
-        self.deployed = deploy(
-            self.template,
-            session,
-            self.aws_endpoint,
-            {"Stage": STAGE, "ConfigParameterName": CONFIG_PARAMETER, "SenderIdentity": sender_domain},
-        )
+        parameters = {
+            "Stage": STAGE,
+            "ConfigParameterName": CONFIG_PARAMETER,
+            "SenderIdentity": sender_domain,
+            "MailRecipients": str(document.get("support_domain", sender_domain)),
+        }
+        self.deployed = deploy(self.template, session, self.aws_endpoint, parameters)
         self._publish_configuration(session, document)
         # Ops verify the sending domain in SES before deploying; locally the stack does it.
         session.client("ses", endpoint_url=self.aws_endpoint).verify_domain_identity(Domain=sender_domain)
 
         self._start_functions()
         self._start_pumps(session)
+        self._start_mail(session, parameters)
         self._gateway = Gateway(
             (self.options.host, self.options.http_port),
             self.template.routes,
@@ -179,11 +183,37 @@ class LocalStack:
             pump.start()
             self.pumps.append(pump)
 
+    def _start_mail(self, session: boto3.Session, parameters: dict[str, str]) -> None:
+        """SMTP in, as the template's SES receipt rules would take it."""
+        assert self.template is not None and self.deployed is not None
+        rules = [
+            (
+                rule,
+                tuple(parameters[rule.recipients_parameter].split(","))
+                if rule.recipients_parameter
+                else rule.recipients,
+            )
+            for rule in self.template.mail_rules
+        ]
+        self._mail = MailListener(
+            self.options.host,
+            self.options.smtp_port,
+            rules,
+            self.deployed.physical_ids,
+            self.functions,
+            session.client("s3", endpoint_url=self.aws_endpoint),
+            session.client("sqs", endpoint_url=self.aws_endpoint),
+            REGION,
+        )
+        self._mail.start()
+
     def settle(self, timeout: float = 10.0) -> bool:
         """Wait until every stream record written so far has been delivered (tests)."""
         return wait_until_idle(self.pumps, timeout)
 
     def stop(self) -> None:
+        if self._mail:
+            self._mail.stop()
         if self._gateway:
             self._gateway.shutdown()
             self._gateway.server_close()

@@ -46,6 +46,7 @@ class StreamPump:
         region: str,
         lock: threading.Lock,
         poll_seconds: float = 0.1,
+        from_latest: bool = False,
     ) -> None:
         self.subscription = subscription
         self.stream_arn = stream_arn
@@ -55,6 +56,7 @@ class StreamPump:
         self._failure_queue_url = failure_queue_url
         self._region = region
         self._poll_seconds = poll_seconds
+        self._from_latest = from_latest  # skip what the stream holds already (tests that share a table)
         self._lock = lock
         self._patterns = [EventPattern.load(json.dumps(pattern)) for pattern in subscription.filter_patterns]
         self._stop = threading.Event()
@@ -109,6 +111,8 @@ class StreamPump:
     def _run(self) -> None:
         positions: dict[str, str | None] = {}
         pending: list[dict[str, Any]] = []
+        while self._from_latest and self._read_new_records(positions):
+            pass
         while not self._stop.is_set():
             pending.extend(self._read_new_records(positions))
             pending = [record for record in pending if self._wanted(record)]

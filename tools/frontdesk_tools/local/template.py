@@ -67,6 +67,25 @@ class StreamSubscription:
 
 
 @dataclass(frozen=True)
+class MailRule:
+    """An SES receipt rule: store the message in S3, then invoke a function asynchronously."""
+
+    recipients: tuple[str, ...]  # addresses or domains; may be a parameter reference, see resolve
+    recipients_parameter: str | None  # the template parameter the recipients come from
+    bucket: str  # logical id
+    prefix: str
+    function: str  # logical id
+    maximum_retry_attempts: int
+    on_failure_queue: str | None  # logical id of the SQS queue
+
+    def matches(self, address: str, recipients: tuple[str, ...]) -> bool:
+        """SES matching: the whole address, or its domain."""
+        address = address.strip().lower()
+        domain = address.rpartition("@")[2]
+        return any(item.lower() in (address, domain) for item in recipients)
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_dir: Path
@@ -89,6 +108,7 @@ class LocalTemplate:
     layers: dict[str, LayerSpec] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     streams: list[StreamSubscription] = field(default_factory=list)
+    mail_rules: list[MailRule] = field(default_factory=list)
 
     def deployable(self) -> dict[str, Any]:
         """The part of the translated template that moto's CloudFormation deploys."""
@@ -101,6 +121,10 @@ class LocalTemplate:
         for resource in resources.values():
             if resource["Type"] == "AWS::Lambda::Function":
                 resource["Properties"].pop("Layers", None)
+        # What points at a resource moto does not create gets that resource's logical id instead
+        # (the local stack stands in for such resources itself, e.g. SES configuration sets).
+        dropped = set(self.cloudformation["Resources"]) - set(resources)
+        resources = _without_references_to(resources, dropped)
         return {
             "AWSTemplateFormatVersion": "2010-09-09",
             "Parameters": self.cloudformation.get("Parameters", {}),
@@ -159,7 +183,60 @@ def load_template(path: Path, region: str = "us-east-1") -> LocalTemplate:
         if resource["Type"] == "AWS::Lambda::EventSourceMapping"
         and _ref_target(resource["Properties"]["EventSourceArn"]) is not None
     ]
+    template.mail_rules = [
+        rule
+        for resource in resources.values()
+        if resource["Type"] == "AWS::SES::ReceiptRule"
+        for rule in [_mail_rule(resource["Properties"]["Rule"], resources)]
+        if rule is not None
+    ]
     return template
+
+
+def _without_references_to(value: Any, dropped: set[str]) -> Any:
+    if isinstance(value, dict):
+        target = _ref_target(value) if len(value) == 1 else None
+        if target in dropped:
+            return target
+        if len(value) == 1 and isinstance(value.get("Fn::Sub"), str):
+            text = value["Fn::Sub"]
+            for name in dropped:
+                text = text.replace("${" + name + "}", name)
+            return {"Fn::Sub": text}
+        return {key: _without_references_to(item, dropped) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_references_to(item, dropped) for item in value]
+    return value
+
+
+def _mail_rule(rule: dict[str, Any], resources: dict[str, Any]) -> MailRule | None:
+    actions = rule.get("Actions", [])
+    store = next((action["S3Action"] for action in actions if "S3Action" in action), None)
+    invoke = next((action["LambdaAction"] for action in actions if "LambdaAction" in action), None)
+    if store is None or invoke is None:
+        return None
+    function = str(_ref_target(invoke["FunctionArn"]))
+    retries, queue = 2, None  # Lambda's defaults for asynchronous invocation
+    for resource in resources.values():
+        properties = resource.get("Properties", {})
+        if (
+            resource["Type"] == "AWS::Lambda::EventInvokeConfig"
+            and _ref_target(properties["FunctionName"]) == function
+        ):
+            retries = int(properties.get("MaximumRetryAttempts", 2))
+            destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            queue = _ref_target(destination) if destination else None
+    recipients = rule.get("Recipients", [])
+    parameter = _ref_target(recipients) if isinstance(recipients, dict) else None
+    return MailRule(
+        recipients=() if parameter else tuple(str(item) for item in recipients),
+        recipients_parameter=parameter,
+        bucket=str(_ref_target(store["BucketName"])),
+        prefix=str(store.get("ObjectKeyPrefix", "")),
+        function=function,
+        maximum_retry_attempts=retries,
+        on_failure_queue=queue,
+    )
 
 
 def _ref_target(value: Any) -> str | None:
