@@ -24,8 +24,15 @@ READY_TIMEOUT = 120
 @dataclass
 class RunningStack:
     url: str
+    smtp_port: int
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+
+    @property
+    def aws_endpoint(self) -> str:
+        """moto's address, as the ready line prints it."""
+        (line,) = [line for line in self.output if "ready" in line]
+        return line.rsplit("AWS (moto): ", 1)[1].strip()
 
     def outbox(self) -> list[dict[str, Any]]:
         response = httpx.get(f"{self.url}/_local/outbox")
@@ -52,7 +59,17 @@ def _follow(stream: Any, lines: list[str], ready: threading.Event) -> None:
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[RunningStack]:
     port = free_port("127.0.0.1")
-    command = [sys.executable, "-m", "frontdesk_tools.cli", "dev", "--http-port", str(port)]
+    smtp_port = free_port("127.0.0.1")
+    command = [
+        sys.executable,
+        "-m",
+        "frontdesk_tools.cli",
+        "dev",
+        "--http-port",
+        str(port),
+        "--smtp-port",
+        str(smtp_port),
+    ]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -61,7 +78,7 @@ def local_stack() -> Iterator[RunningStack]:
         cwd=Path(__file__).resolve().parents[2],
         env={**os.environ, "PYTHONPATH": os.pathsep.join(["tools", "layers/frontdesk"])},
     )
-    stack = RunningStack(f"http://127.0.0.1:{port}", process)
+    stack = RunningStack(f"http://127.0.0.1:{port}", smtp_port, process)
     ready = threading.Event()
     threading.Thread(target=_follow, args=(process.stdout, stack.output, ready), daemon=True).start()
     if not ready.wait(READY_TIMEOUT):

@@ -77,8 +77,11 @@ def _config_document() -> dict[str, Any]:
 
 @pytest.fixture
 def function_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The handlers' environment as the template sets it, pointed at moto."""
-    environment = dict(aws.stack.environments["WebFormFunction"])
+    """The handlers' environment as the template sets it, pointed at moto (all functions' variables
+    at once: they agree where they overlap)."""
+    environment: dict[str, str] = {}
+    for variables in aws.stack.environments.values():
+        environment.update(variables)
     environment["FRONTDESK_TEMPLATES_DIR"] = str(Path(DEFAULT_TEMPLATE).parents[1] / "templates")
     for name, value in {**environment, "AWS_ENDPOINT_URL": aws.endpoint}.items():
         monkeypatch.setenv(name, value)
@@ -118,8 +121,10 @@ def stream(aws: Aws, function_env: None, lambda_context: Any) -> Iterator[Stream
         REGION,
         aws.server.lock,
         poll_seconds=0.02,
+        from_latest=True,
     )
     pump.start()
+    assert pump.idle.wait(30), "the stream pump did not start"
     yield pump
     pump.stop()
 

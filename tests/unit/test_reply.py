@@ -70,7 +70,7 @@ def test_outlook_header_block_under_a_rule_is_history():
             id="fr",
         ),
         pytest.param(
-            "пн, 3 мар. 2025 г. в 10:15, Frontdesk Support <support@example.com>:",  # noqa: RUF001
+            "пн, 3 мар. 2025 г. в 10:15, Frontdesk Support <support@example.com>:",
             "Спасибо, проблема решена.",
             id="ru",
         ),
@@ -83,9 +83,9 @@ def test_localised_quote_headers_start_the_history(header: str, reply_text: str)
 
 
 def test_quote_header_with_a_full_width_colon():
-    text = "好的，谢谢。\n\n在 2025年3月3日 10:15，Support <support@example.com> 写道：\n\n> 问题解决了吗？\n"  # noqa: RUF001
+    text = "好的，谢谢。\n\n在 2025年3月3日 10:15，Support <support@example.com> 写道：\n\n> 问题解决了吗？\n"
 
-    assert extract_reply(text) == "好的，谢谢。"  # noqa: RUF001
+    assert extract_reply(text) == "好的，谢谢。"
 
 
 def test_quote_header_wrapped_over_two_lines():
