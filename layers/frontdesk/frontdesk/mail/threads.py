@@ -49,7 +49,8 @@ def header_message_ids(mail: ParsedEmail) -> list[str]:
 
 def subject_reference(subject: str, prefix: str) -> str | None:
     # Case-insensitive: some clients and people change the case of what they quote.
-    match = re.search(reference_pattern(prefix).pattern, subject.upper())
+    bounded = rf"(?<![A-Z0-9]){reference_pattern(prefix).pattern}(?![A-Z0-9])"
+    match = re.search(bounded, subject.upper())
     return normalise_reference(match.group(0), prefix) if match else None
 
 

@@ -182,6 +182,13 @@ def _reason_code(reasons: Sequence[Mapping[str, Any]], index: int) -> str | None
     return reasons[index].get("Code") if index < len(reasons) else None
 
 
+def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
+    """Why DynamoDB cancelled a transaction, item by item; any other error is raised again."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        raise error
+    return list(error.response.get("CancellationReasons", []))  # type: ignore[arg-type]
+
+
 def _raise_for_index_or_conflict(
     reasons: Sequence[Mapping[str, Any]],
     first_index_item: int,
@@ -218,19 +225,8 @@ class TicketStore:
         Raises DuplicateInboundError if the inbound event was accepted before, ReferenceTakenError
         if the ticket's reference is in use, ConcurrentWriteError if another transaction raced.
         """
-        now_epoch = int(ticket.created_at.timestamp())
-        inbound_item = self._inbound_item(inbound, ticket.reference, ticket.created_at)
         items: list[TransactWriteItemTypeDef] = [
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": inbound_item,
-                    # An expired record that TTL has not deleted yet no longer counts.
-                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                    "ExpressionAttributeValues": {":now": {"N": str(now_epoch)}},
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
+            self._inbound_put(inbound, ticket.reference, ticket.created_at),
             {
                 "Put": {
                     "TableName": self.table_name,
@@ -240,16 +236,12 @@ class TicketStore:
             },
             {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(first_message))}},
         ]
-        for email_message_id in email_message_ids:
-            items.append(self._email_index_put(email_message_id, ticket.reference))
+        items += [self._email_index_put(mid, ticket.reference) for mid in email_message_ids]
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
-            if _reason_code(reasons, 0) == "ConditionalCheckFailed":
-                raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
+            reasons = _cancellation_reasons(error)
+            self._raise_if_duplicate(inbound, reasons, error)
             if _reason_code(reasons, 1) == "ConditionalCheckFailed":
                 raise ReferenceTakenError(ticket.reference) from error
             _raise_for_index_or_conflict(reasons, 3, email_message_ids, ticket.reference, error)
@@ -282,15 +274,7 @@ class TicketStore:
             removals.append("resolved_at")
         expression = "SET " + ", ".join(updates) + (" REMOVE " + ", ".join(removals) if removals else "")
         items: list[TransactWriteItemTypeDef] = [
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": self._inbound_item(inbound, ticket.reference, now),
-                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                    "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}},
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
+            self._inbound_put(inbound, ticket.reference, now),
             {
                 "Update": {
                     "TableName": self.table_name,
@@ -303,34 +287,42 @@ class TicketStore:
             },
             {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(message))}},
         ]
-        for email_message_id in email_message_ids:
-            items.append(self._email_index_put(email_message_id, ticket.reference))
+        items += [self._email_index_put(mid, ticket.reference) for mid in email_message_ids]
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
-            if _reason_code(reasons, 0) == "ConditionalCheckFailed":
-                raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
+            reasons = _cancellation_reasons(error)
+            self._raise_if_duplicate(inbound, reasons, error)
             if _reason_code(reasons, 1) == "ConditionalCheckFailed":
                 raise TicketChangedError(ticket.reference) from error
             _raise_for_index_or_conflict(reasons, 3, email_message_ids, ticket.reference, error)
             raise
 
-    def _inbound_item(self, inbound: InboundRecord, reference: str, now: datetime) -> dict[str, Any]:
-        return {
-            **_inbound_key(inbound.key),
-            **_serialise(
-                {
-                    "entity": INBOUND_ENTITY,
-                    "reference": reference,
-                    "fingerprint": inbound.fingerprint,
-                    "created_at": timestamp_key(now),
-                    "expires_at": int(inbound.expires_at.timestamp()),
-                }
-            ),
+    def _inbound_put(self, inbound: InboundRecord, reference: str, now: datetime) -> TransactWriteItemTypeDef:
+        """The inbound event's idempotency item; the transaction fails if the event was seen."""
+        item = {
+            "entity": INBOUND_ENTITY,
+            "reference": reference,
+            "fingerprint": inbound.fingerprint,
+            "created_at": timestamp_key(now),
+            "expires_at": int(inbound.expires_at.timestamp()),
         }
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": {**_inbound_key(inbound.key), **_serialise(item)},
+                # An expired record that TTL has not deleted yet no longer counts.
+                "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _raise_if_duplicate(
+        self, inbound: InboundRecord, reasons: Sequence[Mapping[str, Any]], error: ClientError
+    ) -> None:
+        if _reason_code(reasons, 0) == "ConditionalCheckFailed":
+            raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
 
     def _duplicate(self, key: str, old_item: Mapping[str, Any] | None) -> DuplicateInboundError:
         if old_item is None:  # the item is returned by DynamoDB; read it where an emulator does not
@@ -406,9 +398,8 @@ class TicketStore:
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+            reasons = _cancellation_reasons(error)
+            # ClaimRefused lists the reasons in the order of the transaction's items.
             for index, refusal in enumerate(ClaimRefused):
                 if _reason_code(reasons, index) == "ConditionalCheckFailed":
                     if refusal is not ClaimRefused.ALREADY_CLAIMED:
