@@ -21,6 +21,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from frontdesk.mail.addresses import mailbox_key
 from frontdesk.tickets.model import Channel, Priority
 
 ENV_PREFIX = "FRONTDESK_"
@@ -85,7 +86,10 @@ class EmailSettings(BaseModel):
     @field_validator("mailboxes")
     @classmethod
     def _lower_case_addresses(cls, mailboxes: dict[str, MailboxSettings]) -> dict[str, MailboxSettings]:
-        return {address.strip().lower(): mailbox for address, mailbox in mailboxes.items()}
+        # Keyed as inbound recipients are compared (lower case, no plus tag, ASCII domain).
+        return {
+            mailbox_key(address) or address.strip().lower(): mailbox for address, mailbox in mailboxes.items()
+        }
 
 
 class Settings(BaseModel):

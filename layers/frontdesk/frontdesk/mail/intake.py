@@ -28,6 +28,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from frontdesk.config import MailboxSettings, Settings
 from frontdesk.intake import Accepted, InboundMessage, accept, append
+from frontdesk.mail.addresses import mailbox_key
 from frontdesk.mail.machine import MachineKind, classify
 from frontdesk.mail.message import MailAddress, MailLimits, ParsedEmail
 from frontdesk.mail.parse import parse_email
@@ -215,16 +216,11 @@ def _sender(mail: ParsedEmail) -> MailAddress | None:
 
 def _route(recipients: tuple[str, ...], settings: Settings) -> tuple[str, MailboxSettings]:
     """The mailbox the mail came to, from the envelope recipients (never the To: header)."""
-    bases = [_without_detail(address) for address in recipients]
+    bases = [mailbox_key(address) for address in recipients]
     for base in bases:
         if base in settings.email.mailboxes:
             return base, settings.email.mailboxes[base]
     return bases[0], MailboxSettings()
-
-
-def _without_detail(address: str) -> str:
-    local, _, domain = address.strip().lower().rpartition("@")
-    return f"{local.split('+', 1)[0]}@{domain}"
 
 
 def _signed_reference(recipients: tuple[str, ...], settings: Settings) -> str | None:
@@ -277,12 +273,10 @@ def _participants(
     mail: ParsedEmail, sender: str, recipients: tuple[str, ...], settings: Settings
 ) -> tuple[str, ...]:
     """Who may write into the ticket: the sender and the people they copied, never ourselves."""
-    ours = _own_addresses(settings) | {_without_detail(address) for address in recipients}
+    ours = _own_addresses(settings) | {mailbox_key(address) for address in recipients}
     people = [sender.lower()] + [address.normalized for address in (*mail.to, *mail.cc)]
     return tuple(
-        address
-        for address in dict.fromkeys(people)
-        if _without_detail(address) not in ours and "@" in address
+        address for address in dict.fromkeys(people) if mailbox_key(address) not in ours and "@" in address
     )[:MAX_PARTICIPANTS]
 
 

@@ -33,6 +33,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
+from frontdesk.mail.addresses import domain_key, mailbox_key
 from frontdesk.mail.message import ParsedEmail
 
 
@@ -134,8 +135,8 @@ def classify(
         parsed=mail,
         sender=mail.sender.normalized if mail.sender else "",
         envelope=_bare_address(envelope) if envelope is not None else None,
-        own_mailboxes=frozenset(filter(None, (_mailbox_key(_bare_address(a)) for a in own_addresses))),
-        own_domains=frozenset(_domain_key(d.strip().lstrip("@")) for d in own_domains if d.strip()),
+        own_mailboxes=frozenset(filter(None, (mailbox_key(_bare_address(a)) for a in own_addresses))),
+        own_domains=frozenset(domain_key(d.strip().lstrip("@")) for d in own_domains if d.strip()),
     )
     for rule in _RULES:
         verdict = rule(facts)
@@ -146,7 +147,7 @@ def classify(
 
 def _own_mail(mail: _Mail) -> MachineVerdict | None:
     for label, address in (("From", mail.sender), ("envelope sender", mail.envelope)):
-        mailbox = _mailbox_key(address or "")
+        mailbox = mailbox_key(address or "")
         if not mailbox:
             continue
         if mailbox in mail.own_mailboxes:
@@ -259,20 +260,3 @@ def _bare_address(value: str) -> str:
 def _local_part(address: str) -> str:
     # A bare "MAILER-DAEMON" (local delivery) has no domain at all.
     return address.rpartition("@")[0] if "@" in address else address
-
-
-def _mailbox_key(address: str) -> str:
-    """The mailbox an address delivers to: plus tag dropped, domain in ASCII; "" if not an address."""
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
-        return ""
-    return f"{local.partition('+')[0]}@{_domain_key(domain)}"
-
-
-def _domain_key(domain: str) -> str:
-    domain = domain.strip().rstrip(".").lower()
-    try:
-        # Internationalised domains compare in their ASCII (punycode) form.
-        return domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return domain

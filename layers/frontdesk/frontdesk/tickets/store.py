@@ -225,27 +225,16 @@ class TicketStore:
         Raises DuplicateInboundError if the inbound event was accepted before, ReferenceTakenError
         if the ticket's reference is in use, ConcurrentWriteError if another transaction raced.
         """
-        items: list[TransactWriteItemTypeDef] = [
-            self._inbound_put(inbound, ticket.reference, ticket.created_at),
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": _serialise(ticket_item(ticket)),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(first_message))}},
-        ]
-        items += [self._email_index_put(mid, ticket.reference) for mid in email_message_ids]
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as error:
-            reasons = _cancellation_reasons(error)
-            self._raise_if_duplicate(inbound, reasons, error)
-            if _reason_code(reasons, 1) == "ConditionalCheckFailed":
-                raise ReferenceTakenError(ticket.reference) from error
-            _raise_for_index_or_conflict(reasons, 3, email_message_ids, ticket.reference, error)
-            raise
+        ticket_put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": _serialise(ticket_item(ticket)),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        self._write_inbound(
+            inbound, ticket_put, ReferenceTakenError(ticket.reference), first_message, email_message_ids
+        )
 
     def append_message(
         self,
@@ -273,29 +262,45 @@ class TicketStore:
             values.update({":open": TicketStatus.OPEN.value, ":open_key": f"STATUS#{TicketStatus.OPEN}"})
             removals.append("resolved_at")
         expression = "SET " + ", ".join(updates) + (" REMOVE " + ", ".join(removals) if removals else "")
+        ticket_update: TransactWriteItemTypeDef = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _ticket_key(ticket.reference),
+                "UpdateExpression": expression,
+                "ConditionExpression": "attribute_exists(pk) AND #status = :expected",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": _serialise(values),
+            }
+        }
+        self._write_inbound(
+            inbound, ticket_update, TicketChangedError(ticket.reference), message, email_message_ids
+        )
+
+    def _write_inbound(
+        self,
+        inbound: InboundRecord,
+        ticket_write: TransactWriteItemTypeDef,
+        ticket_refused: Exception,
+        message: Message,
+        email_message_ids: Sequence[str],
+    ) -> None:
+        """One transaction: the inbound event's idempotency item, the ticket's write (its condition
+        failing raises `ticket_refused`), the message and its Message-ID index items."""
         items: list[TransactWriteItemTypeDef] = [
-            self._inbound_put(inbound, ticket.reference, now),
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": _ticket_key(ticket.reference),
-                    "UpdateExpression": expression,
-                    "ConditionExpression": "attribute_exists(pk) AND #status = :expected",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": _serialise(values),
-                }
-            },
+            self._inbound_put(inbound, message.reference, message.created_at),
+            ticket_write,
             {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(message))}},
         ]
-        items += [self._email_index_put(mid, ticket.reference) for mid in email_message_ids]
+        items += [self._email_index_put(mid, message.reference) for mid in email_message_ids]
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
             reasons = _cancellation_reasons(error)
-            self._raise_if_duplicate(inbound, reasons, error)
+            if _reason_code(reasons, 0) == "ConditionalCheckFailed":
+                raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
             if _reason_code(reasons, 1) == "ConditionalCheckFailed":
-                raise TicketChangedError(ticket.reference) from error
-            _raise_for_index_or_conflict(reasons, 3, email_message_ids, ticket.reference, error)
+                raise ticket_refused from error
+            _raise_for_index_or_conflict(reasons, 3, email_message_ids, message.reference, error)
             raise
 
     def _inbound_put(self, inbound: InboundRecord, reference: str, now: datetime) -> TransactWriteItemTypeDef:
@@ -317,12 +322,6 @@ class TicketStore:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-
-    def _raise_if_duplicate(
-        self, inbound: InboundRecord, reasons: Sequence[Mapping[str, Any]], error: ClientError
-    ) -> None:
-        if _reason_code(reasons, 0) == "ConditionalCheckFailed":
-            raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
 
     def _duplicate(self, key: str, old_item: Mapping[str, Any] | None) -> DuplicateInboundError:
         if old_item is None:  # the item is returned by DynamoDB; read it where an emulator does not
