@@ -1,0 +1,1 @@
+"""Opening hours: business calendars, holidays, and business-time arithmetic."""
