@@ -12,12 +12,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from frontdesk import clock
 from frontdesk.config import get_settings
 from frontdesk.mail.intake import MailOutcome, receive_mail
 from frontdesk.mail.receipt import MailReceipt
 from frontdesk.observability import logger, metrics
 from frontdesk.runtime import mail_bucket, ticket_store
-from frontdesk.tickets.model import utc_now
 
 _METRICS = {
     MailOutcome.CREATED: "MailTicketCreated",
@@ -39,7 +39,7 @@ def handle_record(record: Any) -> None:
     bucket = mail_bucket()
     raw = bucket.read_raw(receipt.ses_message_id)
     result = receive_mail(
-        receipt, raw, store=ticket_store(), bucket=bucket, settings=get_settings(), now=utc_now()
+        receipt, raw, store=ticket_store(), bucket=bucket, settings=get_settings(), now=clock.now()
     )
     if result.outcome is MailOutcome.QUARANTINED:
         bucket.quarantine(receipt.ses_message_id, result.reason or "quarantined")

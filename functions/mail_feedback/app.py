@@ -6,17 +6,17 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from frontdesk import clock
 from frontdesk.config import get_settings
 from frontdesk.mail.feedback import NotFeedbackError, sns_messages, suppressions
 from frontdesk.observability import logger, metrics
 from frontdesk.runtime import ticket_store
-from frontdesk.tickets.model import utc_now
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> None:
-    now = utc_now()
+    now = clock.now()
     until = now + timedelta(days=get_settings().email.suppression_days)
     for message in sns_messages(event):
         try:

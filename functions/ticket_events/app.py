@@ -7,11 +7,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from frontdesk import clock
 from frontdesk.config import get_settings
 from frontdesk.notify.effects import on_table_change
 from frontdesk.observability import logger, metrics
 from frontdesk.runtime import mailer, ticket_store
-from frontdesk.tickets.model import utc_now
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -23,7 +23,7 @@ def handle_record(record: DynamoDBRecord) -> None:
         store=ticket_store(),
         mailer=mailer(),
         settings=get_settings(),
-        now=utc_now(),
+        now=clock.now(),
     )
 
 

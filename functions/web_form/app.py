@@ -6,12 +6,12 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from frontdesk import clock
 from frontdesk.config import get_settings
 from frontdesk.forms import web
 from frontdesk.http import HttpRequest, json_response
 from frontdesk.observability import logger, metrics
 from frontdesk.runtime import ticket_store
-from frontdesk.tickets.model import utc_now
 
 Route = Callable[[HttpRequest], dict[str, Any]]
 
@@ -19,7 +19,7 @@ Route = Callable[[HttpRequest], dict[str, Any]]
 ROUTES: dict[str, Route] = {
     "GET /forms/{form_id}": lambda request: web.show_form(request, get_settings()),
     "POST /forms/{form_id}": lambda request: web.submit_form(
-        request, settings=get_settings(), store=ticket_store(), now=utc_now()
+        request, settings=get_settings(), store=ticket_store(), now=clock.now()
     ),
     "GET /forms/{form_id}/thanks": lambda request: web.show_thanks(request, get_settings()),
 }

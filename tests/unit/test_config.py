@@ -1,12 +1,16 @@
 """Settings: defaults, a configuration document (file or SSM parameter), then the environment."""
 
 import json
+import re
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from frontdesk.config import FormSettings, Settings, load_settings, read_config_file
+from frontdesk.hours.service_levels import DEFAULT_RESPONSE_TARGETS, response_target
 from frontdesk.tickets.model import Channel, Priority
 
 MINIMAL_TOML = 'sender_address = "help@example.com"\nsupport_domain = "support.example.com"\n'
@@ -33,7 +37,8 @@ def test_a_minimal_file_gets_the_defaults(config_file):
     assert settings.reference_prefix == "FD"
     assert settings.aws_region == "us-east-1"
     assert settings.max_message_chars == 20_000
-    assert settings.first_response_hours[Channel.CHAT] == 0.25
+    assert settings.hours.response_targets[Channel.CHAT][Priority.NORMAL] == timedelta(minutes=15)
+    assert settings.hours.calendars == {}  # always open until calendars are configured
 
 
 def test_the_default_has_a_contact_form(config_file):
@@ -41,7 +46,9 @@ def test_the_default_has_a_contact_form(config_file):
 
     assert list(settings.forms) == ["contact"]
     assert settings.forms["contact"] == FormSettings()
-    assert settings.forms["contact"].title == "Contact support"
+    assert settings.forms["contact"].title == {}  # the page's translated default heading
+    assert settings.forms["contact"].intro == {}
+    assert settings.forms["contact"].calendar is None
     assert settings.forms["contact"].max_custom_fields == 20
 
 
@@ -49,7 +56,9 @@ def test_the_file_sets_values_and_forms(config_file):
     environ = config_file(
         MINIMAL_TOML
         + 'desk_name = "Acme Help"\nreference_prefix = "ACME"\n'
-        + '[forms.billing]\ntitle = "Billing"\nqueue = "billing"\npriority = "high"\ntags = ["money"]\n'
+        + '[forms.billing]\nqueue = "billing"\npriority = "high"\ntags = ["money"]\n'
+        + '[forms.billing.title]\nen = "Billing"\nru = "Оплата"\n'
+        + '[forms.billing.intro]\nen = "Questions about invoices."\n'
     )
 
     settings = load_settings(environ)
@@ -57,7 +66,13 @@ def test_the_file_sets_values_and_forms(config_file):
     assert settings.desk_name == "Acme Help"
     assert settings.reference_prefix == "ACME"
     assert settings.forms == {
-        "billing": FormSettings(title="Billing", queue="billing", priority=Priority.HIGH, tags=("money",))
+        "billing": FormSettings(
+            title={"en": "Billing", "ru": "Оплата"},
+            intro={"en": "Questions about invoices."},
+            queue="billing",
+            priority=Priority.HIGH,
+            tags=("money",),
+        )
     }
 
 
@@ -113,6 +128,10 @@ def test_the_sender_address_is_normalised(config_file):
         pytest.param(MINIMAL_TOML + "[forms.contact]\ncolour = 1\n", id="unknown-form-key"),
         pytest.param(MINIMAL_TOML + "[forms.contact]\nmax_custom_fields = 51\n", id="too-many-custom"),
         pytest.param(MINIMAL_TOML + '[forms.contact]\npriority = "whenever"\n', id="bad-priority"),
+        pytest.param(MINIMAL_TOML + '[forms.contact]\ntitle = "Contact"\n', id="title-not-by-language"),
+        pytest.param(MINIMAL_TOML + "first_response_hours = { email = 24 }\n", id="removed-setting"),
+        pytest.param(MINIMAL_TOML + "[hours]\ncolour = 1\n", id="unknown-hours-key"),
+        pytest.param(MINIMAL_TOML + "[triage]\ncolour = 1\n", id="unknown-triage-key"),
     ],
 )
 def test_bad_settings_are_refused(config_file, text: str):
@@ -198,8 +217,15 @@ def test_the_environment_overrides_the_ssm_parameter():
     assert load_settings(environ, read_parameter=lambda name: document).desk_name == "Env"
 
 
-def test_a_bad_ssm_document_is_refused():
-    document = json.dumps({"sender_address": "help@example.com", "support_domain": "x.com", "oops": True})
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"sender_address": "help@example.com", "oops": True}, id="unknown-key"),
+        pytest.param({"sender_address": "nope"}, id="bad-sender"),
+    ],
+)
+def test_a_bad_ssm_document_is_refused(fields: dict[str, Any]):
+    document = json.dumps({"support_domain": "x.com", **fields})
     environ = {"FRONTDESK_CONFIG_PARAMETER": "/frontdesk/prod/config", "TICKETS_TABLE_NAME": "tickets"}
 
     with pytest.raises(ValidationError):
@@ -221,3 +247,191 @@ def test_settings_are_frozen(config_file):
     with pytest.raises(ValidationError):
         settings.desk_name = "changed"  # type: ignore[misc]
     assert isinstance(settings, Settings)
+
+
+# -- hours: calendars, response targets, the urgent note --------------------------------------------
+
+OFFICE = """
+[hours.calendars.office]
+time_zone = "Europe/Berlin"
+[hours.calendars.office.weekly]
+monday = ["09:00-17:00"]
+friday = ["09:00-16:00"]
+"""
+TEHRAN = """
+[hours.calendars.tehran]
+time_zone = "Asia/Tehran"
+[hours.calendars.tehran.weekly]
+saturday = ["08:00-16:00"]
+"""
+
+
+def test_calendars_targets_and_the_urgent_note_come_from_the_file(config_file):
+    environ = config_file(
+        MINIMAL_TOML
+        + '[forms.contact]\ncalendar = "tehran"\n'
+        + '[email.mailboxes."Billing@Example.com"]\ncalendar = "office"\n'
+        + '[hours]\ndefault_calendar = "office"\n'
+        + '[hours.urgent_note]\nEN = "  Call +49 30 1234 5678.  "\nru = "Звоните."\n'
+        + '[hours.response_targets.email]\nurgent = "15m"\nhigh = "1h30m"\nnormal = "3d"\nlow = "PT50H"\n'
+        + OFFICE
+        + TEHRAN
+    )
+
+    hours = load_settings(environ).hours
+
+    assert set(hours.calendars) == {"office", "tehran"}
+    assert hours.calendars["office"].time_zone == "Europe/Berlin"
+    assert hours.default_calendar == "office"
+    assert hours.urgent_note == {"en": "Call +49 30 1234 5678.", "ru": "Звоните."}
+    assert hours.response_targets[Channel.EMAIL] == {
+        Priority.URGENT: timedelta(minutes=15),
+        Priority.HIGH: timedelta(hours=1, minutes=30),
+        Priority.NORMAL: timedelta(days=3),
+        Priority.LOW: timedelta(hours=50),
+    }
+    assert hours.promise == "target"
+    settings = load_settings(environ)
+    assert settings.forms["contact"].calendar == "tehran"
+    assert settings.email.mailboxes["billing@example.com"].calendar == "office"
+
+
+def test_the_default_response_targets_cover_every_channel_and_priority(config_file):
+    targets = load_settings(config_file()).hours.response_targets
+
+    assert targets == DEFAULT_RESPONSE_TARGETS
+    assert {channel: set(by_priority) for channel, by_priority in targets.items()} == {
+        channel: set(Priority) for channel in Channel
+    }
+    assert targets[Channel.SOCIAL][Priority.NORMAL] == timedelta(hours=2)
+    assert targets[Channel.WEB_FORM][Priority.NORMAL] == timedelta(hours=24)
+
+
+def test_a_target_left_out_keeps_its_default(config_file):
+    environ = config_file(MINIMAL_TOML + '[hours.response_targets.email]\nhigh = "2h"\n')
+
+    targets = load_settings(environ).hours.response_targets
+
+    assert response_target(targets, Channel.EMAIL, Priority.HIGH) == timedelta(hours=2)
+    assert response_target(targets, Channel.EMAIL, Priority.NORMAL) == timedelta(hours=24)
+    assert response_target(targets, Channel.CHAT, Priority.NORMAL) == timedelta(minutes=15)
+
+
+def test_one_calendar_is_the_default_without_being_named(config_file):
+    hours = load_settings(config_file(MINIMAL_TOML + OFFICE)).hours
+
+    assert hours.default_calendar is None
+    assert hours.calendar_name(None) == "office"
+    assert hours.calendar_name("") == "office"
+    assert hours.calendar(hours.calendar_name(None)) is hours.calendars["office"]
+
+
+def test_a_calendar_asked_for_wins_over_the_default(config_file):
+    hours = load_settings(
+        config_file(MINIMAL_TOML + '[hours]\ndefault_calendar = "office"\n' + OFFICE + TEHRAN)
+    ).hours
+
+    assert hours.calendar_name("tehran") == "tehran"
+    assert hours.calendar_name(None) == "office"
+
+
+def test_without_calendars_the_desk_is_always_open(config_file):
+    hours = load_settings(config_file()).hours
+
+    assert hours.calendar_name(None) is None
+    assert hours.calendar(None) is None
+    assert hours.calendar("office") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            '[hours]\ndefault_calendar = "nowhere"\n' + OFFICE,
+            "default_calendar 'nowhere' is not one of hours.calendars",
+            id="unknown-default",
+        ),
+        pytest.param(OFFICE + TEHRAN, "with several calendars, name the default_calendar", id="no-default"),
+        pytest.param(
+            '[forms.contact]\ncalendar = "nowhere"\n' + OFFICE,
+            "forms.contact.calendar: 'nowhere' is not one of hours.calendars",
+            id="form-calendar",
+        ),
+        pytest.param(
+            '[email.mailboxes."billing@example.com"]\ncalendar = "nowhere"\n',
+            "email.mailboxes.billing@example.com.calendar: 'nowhere' is not one of hours.calendars",
+            id="mailbox-calendar",
+        ),
+        pytest.param(
+            '[[triage.rules]]\nname = "vip"\nsources = ["contact"]\ncalendar = "nowhere"\n',
+            "triage.rules['vip'].calendar: 'nowhere' is not one of hours.calendars",
+            id="rule-calendar",
+        ),
+        pytest.param(
+            '[hours.response_targets.email]\nhigh = "0m"\n',
+            "response_targets.email.high: must be longer than zero",
+            id="zero-target",
+        ),
+        pytest.param(
+            '[hours.response_targets.chat]\nlow = "61d"\n',
+            "response_targets.chat.low: must be at most 60 days",
+            id="target-too-long",
+        ),
+        pytest.param(
+            '[hours.response_targets.email]\nhigh = "soon"\n', "duration", id="target-not-a-duration"
+        ),
+        pytest.param('[hours.response_targets.fax]\nhigh = "1h"\n', "fax", id="unknown-channel"),
+        pytest.param(
+            '[hours.urgent_note]\nen = "' + "x" * 501 + '"\n',
+            "urgent_note.en: use 500 characters or fewer",
+            id="long-urgent-note",
+        ),
+        pytest.param(
+            '[hours.calendars.moon]\ntime_zone = "Moon/Base"\nweekly = {}\n',
+            "unknown time zone 'Moon/Base'",
+            id="bad-time-zone",
+        ),
+        pytest.param('[hours]\npromise = "hopeful"\n', "promise", id="bad-promise"),
+    ],
+)
+def test_bad_hours_are_refused_with_a_message_that_says_where(config_file, text: str, message: str):
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        load_settings(config_file(MINIMAL_TOML + text))
+
+
+# -- triage ------------------------------------------------------------------------------------------
+
+
+def test_triage_rules_come_from_the_file_in_order(config_file):
+    environ = config_file(
+        MINIMAL_TOML
+        + '[triage]\nurgent_words = ["sofort"]\nurgent_words_tag = "eilig"\n'
+        + '[[triage.rules]]\nname = "outage"\nkeywords = ["outage", "down"]\npriority = "urgent"\n'
+        + 'queue = "incidents"\n'
+        + '[[triage.rules]]\nname = "russian"\nlanguages = ["ru"]\ntags = ["ru-desk"]\n'
+    )
+
+    triage = load_settings(environ).triage
+
+    assert [rule.name for rule in triage.rules] == ["outage", "russian"]
+    assert triage.rules[0].keywords == ("outage", "down")
+    assert triage.rules[0].priority is Priority.URGENT
+    assert triage.rules[0].queue == "incidents"
+    assert triage.rules[1].languages == ("ru",)
+    assert triage.urgent_words == ("sofort",)
+    assert triage.urgent_words_tag == "eilig"
+
+
+def test_by_default_there_are_no_rules_but_urgent_words(config_file):
+    triage = load_settings(config_file()).triage
+
+    assert triage.rules == ()
+    assert "urgent" in triage.urgent_words
+    assert triage.urgent_words_priority is Priority.HIGH
+
+
+def test_a_bad_triage_rule_fails_the_load(config_file):
+    environ = config_file(MINIMAL_TOML + '[[triage.rules]]\nname = "broken"\npatterns = ["("]\nqueue = "x"\n')
+
+    with pytest.raises(ValidationError, match=re.escape("pattern '(' is not a valid regular expression")):
+        load_settings(environ)

@@ -14,15 +14,19 @@ import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from frontdesk.hours.calendar import BusinessCalendar
+from frontdesk.hours.service_levels import DEFAULT_RESPONSE_TARGETS, Duration, validate_targets
 from frontdesk.mail.addresses import mailbox_key
 from frontdesk.tickets.model import Channel, Priority
+from frontdesk.triage import TriageSettings
 
 ENV_PREFIX = "FRONTDESK_"
 _RESOURCE_BINDINGS = {
@@ -38,11 +42,14 @@ class FormSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    title: str = "Contact support"
-    intro: str = "Tell us what you need and we will answer by email."
+    # The page's heading and introduction by language; a language without its own text gets
+    # Frontdesk's translated defaults ("Contact support"...).
+    title: dict[str, str] = Field(default_factory=dict)
+    intro: dict[str, str] = Field(default_factory=dict)
     queue: str = "general"
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = ()
+    calendar: str | None = Field(None, description="the business calendar of this form's tickets")
     max_custom_fields: int = Field(20, ge=0, le=50)
 
 
@@ -54,6 +61,64 @@ class MailboxSettings(BaseModel):
     queue: str = "general"
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = ()
+    calendar: str | None = Field(None, description="the business calendar of this mailbox's tickets")
+
+
+class HoursSettings(BaseModel):
+    """When the desk is open, and how soon it promises a first answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    calendars: dict[str, BusinessCalendar] = Field(
+        default_factory=dict, description="by name; none means the desk is always open"
+    )
+    default_calendar: str | None = Field(None, description="for tickets no form, mailbox or rule assigns one")
+    response_targets: dict[Channel, dict[Priority, Duration]] = Field(
+        default_factory=lambda: DEFAULT_RESPONSE_TARGETS,
+        description="first-response targets in business time; missing entries take the defaults",
+    )
+    # "target": acknowledgements promise the response target. "measured": they promise the median
+    # business time to a first answer over the last 7 days, once at least measured_min_samples
+    # tickets were answered (the target until then).
+    promise: Literal["target", "measured"] = "target"
+    measured_min_samples: int = Field(20, ge=1, le=10_000)
+    # Told to customers who write while the desk is closed, by language (the default language's
+    # text stands in for a language without one). E.g. "For outages call +49 30 1234 5678."
+    urgent_note: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("response_targets")
+    @classmethod
+    def _targets(
+        cls, targets: dict[Channel, dict[Priority, timedelta]]
+    ) -> dict[Channel, dict[Priority, timedelta]]:
+        validate_targets(targets)
+        return targets
+
+    @field_validator("urgent_note")
+    @classmethod
+    def _notes(cls, notes: dict[str, str]) -> dict[str, str]:
+        for language, note in notes.items():
+            if len(note) > 500:
+                raise ValueError(f"urgent_note.{language}: use 500 characters or fewer")
+        return {language.lower(): note.strip() for language, note in notes.items()}
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> HoursSettings:
+        if self.default_calendar is not None and self.default_calendar not in self.calendars:
+            raise ValueError(f"default_calendar {self.default_calendar!r} is not one of hours.calendars")
+        if self.default_calendar is None and len(self.calendars) > 1:
+            raise ValueError("with several calendars, name the default_calendar")
+        return self
+
+    def calendar_name(self, wanted: str | None) -> str | None:
+        """The calendar a ticket follows: the one asked for, else the default (or the only one)."""
+        if wanted:
+            return wanted
+        return self.default_calendar or next(iter(self.calendars), None)
+
+    def calendar(self, name: str | None) -> BusinessCalendar | None:
+        """The named calendar; None (always open) when there is none by that name."""
+        return self.calendars.get(name) if name else None
 
 
 class EmailSettings(BaseModel):
@@ -101,9 +166,8 @@ class Settings(BaseModel):
     default_language: str = "en"
     reference_prefix: str = Field("FD", pattern=r"^[A-Z]{1,6}$")
     forms: dict[str, FormSettings] = Field(default_factory=lambda: {"contact": FormSettings()})
-    first_response_hours: dict[Channel, float] = Field(
-        default_factory=lambda: {Channel.WEB_FORM: 24.0, Channel.EMAIL: 24.0, Channel.CHAT: 0.25}
-    )
+    hours: HoursSettings = Field(default_factory=HoursSettings)
+    triage: TriageSettings = Field(default_factory=TriageSettings)
     max_form_body_bytes: int = Field(64 * 1024, ge=1024, le=6 * 1024 * 1024)
     max_message_chars: int = Field(20_000, ge=100, le=100_000)
     idempotency_window_hours: int = Field(24, ge=1, le=24 * 30)
@@ -134,6 +198,18 @@ class Settings(BaseModel):
             if not form_id.replace("-", "").replace("_", "").isalnum() or len(form_id) > 64:
                 raise ValueError(f"form id {form_id!r}: use letters, digits, '-' and '_' only")
         return forms
+
+    @model_validator(mode="after")
+    def _calendars_exist(self) -> Settings:
+        named = [(f"forms.{name}.calendar", form.calendar) for name, form in self.forms.items()]
+        named += [
+            (f"email.mailboxes.{name}.calendar", box.calendar) for name, box in self.email.mailboxes.items()
+        ]
+        named += [(f"triage.rules[{rule.name!r}].calendar", rule.calendar) for rule in self.triage.rules]
+        for where, calendar in named:
+            if calendar is not None and calendar not in self.hours.calendars:
+                raise ValueError(f"{where}: {calendar!r} is not one of hours.calendars")
+        return self
 
     @property
     def message_id_domain(self) -> str:

@@ -83,7 +83,7 @@ class HolidaySource(BaseModel):
     @field_validator("country")
     @classmethod
     def _known_country(cls, value: str) -> str:
-        if value not in _supported_countries():
+        if value not in _country_codes():
             raise ValueError(f"unknown country {value!r}: expected an ISO 3166-1 alpha-2 code such as 'DE'")
         return value
 
@@ -92,7 +92,7 @@ class HolidaySource(BaseModel):
         if not self.categories:
             raise ValueError("categories must name at least one holiday category, e.g. ['public']")
         if self.subdivision is not None:
-            known = _supported_countries()[self.country]
+            known = _subdivisions(self.country)
             if self.subdivision not in known:
                 listed = ", ".join(known) if known else "none"
                 raise ValueError(
@@ -369,7 +369,7 @@ class _Schedule:
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'Europe' is a folder
         # ValueError: names zoneinfo refuses outright, such as absolute paths.
         message = f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Berlin'"
         raise ValueError(message) from None
@@ -472,10 +472,18 @@ def _merged(spans: Iterable[Span]) -> Iterator[Span]:
 
 
 @functools.cache
-def _supported_countries() -> dict[str, list[str]]:
-    import holidays  # lazily: ~50-120 ms, and most Lambda paths never need it
+def _country_codes() -> frozenset[str]:
+    # The registry alone: importing all 250 country modules would cost a cold start ~60 ms more.
+    from holidays.registry import COUNTRIES  # lazily: most Lambda paths never need holidays
 
-    return holidays.list_supported_countries()
+    return frozenset(entry[1] for entry in COUNTRIES.values())
+
+
+@functools.cache
+def _subdivisions(country: str) -> tuple[str, ...]:
+    import holidays
+
+    return tuple(type(holidays.country_holidays(country, years=())).subdivisions)
 
 
 @functools.cache

@@ -165,4 +165,7 @@ def _new_ticket(message: InboundMessage, reference: str, now: datetime, default_
         email_message_ids=(message.email_message_id,) if message.email_message_id else (),
         participants=message.participants,
         linked_reference=message.linked_reference,
+        calendar=message.calendar,
+        first_response_due_at=message.first_response_due_at,
+        time_zone=message.time_zone,
     )

@@ -19,6 +19,9 @@ class InboundMessage(BaseModel):
     subject: str
     body_text: str
     received_at: datetime
+    # Languages the customer told us they read, most wanted first (form locale, Accept-Language,
+    # Content-Language, the platform's language code); routing picks `language` from them.
+    language_hints: tuple[str, ...] = ()
     language: str | None = None
     queue: str = "general"
     priority: Priority = Priority.NORMAL
@@ -33,6 +36,10 @@ class InboundMessage(BaseModel):
     attachments: tuple[StoredAttachment, ...] = ()
     raw_mail_key: str | None = None
     linked_reference: str | None = None
+    time_zone: str | None = Field(None, description="the customer's, when known: an IANA name or ±HH:MM")
+    # Set by routing for a new ticket.
+    calendar: str | None = None
+    first_response_due_at: datetime | None = None
     acknowledgement_suppressed: str | None = Field(
         None, description="why this ticket must not be acknowledged (machine mail, spam...)"
     )

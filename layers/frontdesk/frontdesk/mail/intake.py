@@ -27,7 +27,9 @@ from enum import StrEnum
 from email_validator import EmailNotValidError, validate_email
 
 from frontdesk.config import MailboxSettings, Settings
+from frontdesk.hours.zones import offset_name
 from frontdesk.intake import Accepted, InboundMessage, accept, append
+from frontdesk.intake.routing import route
 from frontdesk.mail.addresses import mailbox_key
 from frontdesk.mail.machine import MachineKind, classify
 from frontdesk.mail.message import MailAddress, MailLimits, ParsedEmail
@@ -138,8 +140,10 @@ def receive_mail(
             subject=_subject(mail),
             body_text=new_text,
             received_at=receipt.received_at,
-            language=mail.language,
+            language_hints=(mail.language,) if mail.language else (),
+            time_zone=_time_zone(mail),
             queue=mailbox.queue,
+            calendar=mailbox.calendar,
             priority=mailbox.priority,
             tags=tuple(dict.fromkeys((*mailbox.tags, *tags))),
             message_id=message_id,
@@ -179,7 +183,7 @@ def _commit(
             reopen=decision.reopen,
         )
     return accept(
-        inbound,
+        route(inbound, settings, now),
         store=store,
         now=now,
         reference_prefix=settings.reference_prefix,
@@ -197,6 +201,12 @@ def _result(accepted: Accepted, decision: ThreadDecision, tags: tuple[str, ...])
     else:
         outcome = MailOutcome.DUPLICATE
     return MailResult(outcome, accepted.reference, reason=decision.reason.value, tags=tags)
+
+
+def _time_zone(mail: ParsedEmail) -> str | None:
+    """The sender's UTC offset from the Date header. +00:00 says nothing: servers stamp UTC."""
+    offset = offset_name(mail.date) if mail.date else None
+    return offset if offset not in (None, "+00:00") else None
 
 
 def _own_addresses(settings: Settings) -> set[str]:

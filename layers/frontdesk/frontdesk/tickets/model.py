@@ -1,6 +1,6 @@
 """The ticket and its messages, as the rest of Frontdesk sees them (storage shapes live in store.py)."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,7 +24,8 @@ class Priority(StrEnum):
 class Channel(StrEnum):
     WEB_FORM = "web_form"
     EMAIL = "email"
-    CHAT = "chat"
+    CHAT = "chat"  # live chat: a website widget, Telegram, Slack
+    SOCIAL = "social"  # messaging apps and social networks: Messenger, Instagram, WhatsApp, SMS
 
 
 class Direction(StrEnum):
@@ -44,10 +45,6 @@ class AcknowledgementState(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SUPPRESSED = "suppressed"  # deliberately not sent: machine mail, spam, a suppressed address...
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Requester(BaseModel):
@@ -118,6 +115,9 @@ class Ticket(BaseModel):
     participants: tuple[str, ...] = ()
     linked_reference: str | None = Field(None, description="the earlier ticket this one follows up")
     resolved_at: datetime | None = None
+    calendar: str | None = Field(None, description="the business calendar its promises count in")
+    first_response_due_at: datetime | None = None
+    time_zone: str | None = Field(None, description="the customer's, when known: an IANA name or ±HH:MM")
 
 
 class Message(BaseModel):

@@ -10,11 +10,13 @@ Single-table layout (every key is a string):
 | email index     | EMAIL#<Message-ID>    | EMAIL                           | threads replies to tickets     |
 | suppression     | SUPPRESS#<address>    | SUPPRESS                        | no mail to it until expires_at |
 | ack rate        | ACKRATE#<address>     | <UTC hour>                      | acknowledgements that hour     |
+| response sample | STATS#first-response  | <responded_at>#<reference>      | business time to a first answer|
 
 gsi1 (RequesterIndex): gsi1pk = REQUESTER#<requester key>, gsi1sk = <created_at>#<reference>.
 gsi2 (StatusIndex):    gsi2pk = STATUS#<status>,          gsi2sk = <created_at>#<reference>.
 The status index is not sharded: a status partition takes 1,000 writes a second, far more
-tickets than any support desk creates.
+tickets than any support desk creates. Nor is the first-response sample partition: one small item
+per ticket answered, expiring after a few days.
 
 Every item has `entity`, which the stream consumer's filter matches on.
 """
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,8 @@ INBOUND_ENTITY = "inbound"
 EMAIL_INDEX_ENTITY = "email_index"
 SUPPRESSION_ENTITY = "suppression"
 ACK_RATE_ENTITY = "ack_rate"
+RESPONSE_SAMPLE_ENTITY = "response_sample"
+_RESPONSE_SAMPLES_PK = "STATS#first-response"
 
 REQUESTER_INDEX = "RequesterIndex"
 STATUS_INDEX = "StatusIndex"
@@ -581,6 +585,41 @@ class TicketStore:
         ticket = ticket_from_image(_deserialise(response["Attributes"]))
         assert ticket is not None
         return ticket
+
+    # -- measured response times ---------------------------------------------------------------
+
+    def record_first_response(
+        self, reference: str, responded_at: datetime, business_time: timedelta, keep_until: datetime
+    ) -> None:
+        """Note how much business time a ticket waited for its first human answer (the sample
+        the measured promise is a median of); written again for the same ticket, it is replaced."""
+        item = {
+            "pk": _RESPONSE_SAMPLES_PK,
+            "sk": f"{timestamp_key(responded_at)}#{reference}",
+            "entity": RESPONSE_SAMPLE_ENTITY,
+            "seconds": int(business_time.total_seconds()),
+            "expires_at": int(keep_until.timestamp()),
+        }
+        self._client.put_item(TableName=self.table_name, Item=_serialise(item))
+
+    def first_response_samples(self, since: datetime, until: datetime) -> list[timedelta]:
+        """The business times to a first answer of the tickets answered in [since, until)."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :since AND :until",
+            "ExpressionAttributeValues": _serialise(
+                {":pk": _RESPONSE_SAMPLES_PK, ":since": timestamp_key(since), ":until": timestamp_key(until)}
+            ),
+            "ProjectionExpression": "#seconds",
+            "ExpressionAttributeNames": {"#seconds": "seconds"},
+        }
+        samples: list[timedelta] = []
+        while True:
+            page = self._client.query(**arguments)
+            samples += [timedelta(seconds=int(item["seconds"]["N"])) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return samples
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def list_by_requester(self, requester_key: str, limit: int = 50) -> list[Ticket]:
         """A requester's tickets, newest first."""

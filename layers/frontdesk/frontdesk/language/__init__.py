@@ -1,0 +1,1 @@
+"""Which language a customer writes in, and which language Frontdesk answers in."""
