@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test check lint typecheck cfn-lint unit integration e2e browser clean
+.PHONY: dev test check lint typecheck cfn-lint unit integration e2e browser messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,13 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
+
+## Extract the translatable text of templates and code, and merge it into every language's catalog.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k translatable --no-location --sort-output \
+	  --project Frontdesk --copyright-holder "Frontdesk contributors" -o templates/locales/frontdesk.pot .
+	$(BIN)/pybabel update -i templates/locales/frontdesk.pot -d templates/locales -D frontdesk \
+	  --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache

@@ -1,5 +1,7 @@
 """The rules a support-form post must pass, and the text rules behind them."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from frontdesk.config import FormSettings
@@ -9,9 +11,11 @@ from frontdesk.forms.submission import (
     to_inbound_message,
     validate_submission,
 )
+from frontdesk.intake.message import InboundMessage
 from frontdesk.text import excerpt, single_line_problem
 from frontdesk.tickets.reference import ALPHABET, new_reference, normalise_reference, reference_pattern
 
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 VALID = {"name": "Ana Souza", "email": "Ana@Example.ORG", "message": "Line one\r\nLine two"}
 
 
@@ -105,19 +109,20 @@ def test_undecodable_bodies_are_refused(content_type: str, body: bytes, status: 
 
 
 def test_without_a_key_the_content_is_the_key():
-    from datetime import UTC, datetime
-
     submission = validate_submission({**VALID, "locale": "pt-BR"}, FormSettings(), 100)
-    now = datetime.now(UTC)
-    first = to_inbound_message(
-        submission, form_id="contact", form=FormSettings(), idempotency_key=None, language_hint=None, now=now
-    )
-    again = to_inbound_message(
-        submission, form_id="contact", form=FormSettings(), idempotency_key=None, language_hint="ru", now=now
-    )
-    keyed = to_inbound_message(
-        submission, form_id="contact", form=FormSettings(), idempotency_key="k-1", language_hint=None, now=now
-    )
+
+    def message(key: str | None, accept_language: str | None) -> InboundMessage:
+        return to_inbound_message(
+            submission,
+            form_id="contact",
+            form=FormSettings(),
+            idempotency_key=key,
+            accept_language=accept_language,
+            now=NOW,
+        )
+
+    first, again, keyed = message(None, None), message(None, "ru"), message("k-1", None)
     assert first.idempotency_key == again.idempotency_key and first.idempotency_key.startswith("content:")
     assert keyed.idempotency_key == "key:k-1"
-    assert first.language == "pt"
+    assert first.language_hints == ("pt",)
+    assert again.language_hints == ("pt", "ru")

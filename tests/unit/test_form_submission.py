@@ -9,12 +9,14 @@ import pytest
 from frontdesk.config import FormSettings
 from frontdesk.forms.submission import (
     BadSubmissionError,
+    FieldError,
     FormSubmission,
     check_idempotency_key,
     decode_body,
     to_inbound_message,
     validate_submission,
 )
+from frontdesk.intake.message import InboundMessage
 from frontdesk.tickets.model import Channel, Priority, Requester
 
 FORM = "application/x-www-form-urlencoded"
@@ -424,10 +426,22 @@ def test_check_idempotency_key_passes_no_key_through():
 # -- to_inbound_message ----------------------------------------------------------------------------
 
 
-def inbound(fields: dict[str, Any], *, key: str | None = None, hint: str | None = None, now: datetime = NOW):
-    form = FormSettings(queue="billing", priority=Priority.HIGH, tags=("web",))
+def inbound(
+    fields: dict[str, Any],
+    *,
+    key: str | None = None,
+    accept_language: str | None = None,
+    form: FormSettings | None = None,
+    now: datetime = NOW,
+) -> InboundMessage:
+    form = form or FormSettings(queue="billing", priority=Priority.HIGH, tags=("web",))
     return to_inbound_message(
-        validate(fields), form_id="contact", form=form, idempotency_key=key, language_hint=hint, now=now
+        validate(fields),
+        form_id="contact",
+        form=form,
+        idempotency_key=key,
+        accept_language=accept_language,
+        now=now,
     )
 
 
@@ -444,6 +458,21 @@ def test_to_inbound_message_carries_the_submission_and_the_form_settings():
     assert message.priority is Priority.HIGH
     assert message.tags == ("web",)
     assert message.custom_fields == {"order": "7"}
+    assert message.calendar is None
+    assert message.time_zone is None
+
+
+def test_the_form_calendar_goes_with_the_message():
+    form = FormSettings(calendar="office")
+
+    assert inbound(VALID, form=form).calendar == "office"
+
+
+def test_the_language_is_left_for_routing_to_decide():
+    message = inbound({**VALID, "locale": "ru"}, accept_language="ru")
+
+    assert message.language is None
+    assert message.first_response_due_at is None
 
 
 def test_an_explicit_key_becomes_the_idempotency_key():
@@ -472,6 +501,13 @@ def test_the_same_content_gives_the_same_key_at_another_time():
     assert first.idempotency_key == again.idempotency_key
 
 
+def test_the_same_content_gives_the_same_key_whatever_language_or_time_zone_the_browser_says():
+    first = inbound(VALID, accept_language="en")
+    again = inbound({**VALID, "locale": "ru", "time_zone": "Asia/Almaty"}, accept_language="ru, kk;q=0.5")
+
+    assert first.idempotency_key == again.idempotency_key
+
+
 @pytest.mark.parametrize(
     "change",
     [{"message": "Another message."}, {"email": "bob@example.org"}, {"subject": "Other"}, {"order": "1"}],
@@ -481,18 +517,115 @@ def test_other_content_gives_another_key(change: dict[str, Any]):
 
 
 @pytest.mark.parametrize(
-    ("locale", "hint", "language"),
+    ("locale", "accept_language", "hints"),
     [
-        ("pt-BR", None, "pt"),
-        ("pt_BR", None, "pt"),
-        ("EN", None, "en"),
-        (None, "ru-RU", "ru"),
-        ("fa", "en-GB", "fa"),
-        (None, None, None),
-        (None, "*", None),
+        pytest.param("pt-BR", None, ("pt",), id="locale-primary-subtag"),
+        pytest.param("pt_BR", None, ("pt",), id="locale-underscore"),
+        pytest.param("EN", None, ("en",), id="locale-lower-cased"),
+        pytest.param(None, "ru-RU", ("ru",), id="accept-language"),
+        pytest.param("fa", "en-GB", ("fa", "en"), id="locale-first"),
+        pytest.param(None, "en;q=0.5, fa;q=0.9, kk", ("kk", "fa", "en"), id="by-weight"),
+        pytest.param("ru", "ru-RU, en;q=0.8", ("ru", "en"), id="deduplicated"),
+        pytest.param(None, "en-US, en;q=0.9, ru;q=0.8", ("en", "ru"), id="one-per-language"),
+        pytest.param(None, "de;q=0, vi", ("vi",), id="unacceptable-dropped"),
+        pytest.param(None, None, (), id="none"),
+        pytest.param(None, "*", (), id="wildcard"),
     ],
 )
-def test_the_language_is_the_primary_subtag_of_the_locale_or_the_hint(locale, hint, language):
+def test_the_language_hints_are_the_locale_then_accept_language_by_weight(
+    locale: str | None, accept_language: str | None, hints: tuple[str, ...]
+):
     fields = {**VALID, "locale": locale} if locale else VALID
 
-    assert inbound(fields, hint=hint).language == language
+    assert inbound(fields, accept_language=accept_language).language_hints == hints
+
+
+# -- the customer's time zone ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Tehran", "America/Argentina/Buenos_Aires", "UTC"])
+def test_a_known_time_zone_is_kept_and_goes_with_the_message(zone: str):
+    assert validate({**VALID, "time_zone": zone}).time_zone == zone
+    assert inbound({**VALID, "time_zone": zone}).time_zone == zone
+
+
+def test_an_empty_time_zone_is_none():
+    assert validate({**VALID, "time_zone": ""}).time_zone is None
+
+
+def test_the_time_zone_is_not_a_custom_field():
+    assert validate({**VALID, "time_zone": "Asia/Almaty"}).custom_fields() == {}
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        pytest.param("Mars/Olympus_Mons", id="unknown"),
+        pytest.param("+03:00", id="offset"),
+        pytest.param("../../etc/passwd", id="path"),
+        pytest.param("/etc/localtime", id="absolute-path"),
+        pytest.param("Europe/Berlin\r\nX: 1", id="crlf"),
+        pytest.param("A/" + "b" * 70, id="too-long"),
+        pytest.param("Europe", id="a-folder-of-zones"),
+    ],
+)
+def test_a_time_zone_that_is_not_one_is_a_422_on_its_field(zone: str):
+    error = refused(lambda: validate({**VALID, "time_zone": zone}))
+
+    assert error.status == 422
+    assert [(e.field, e.message) for e in error.errors] == [
+        ("time_zone", "must be a time zone name such as Europe/Berlin")
+    ]
+
+
+# -- errors that pages can translate ---------------------------------------------------------------
+
+
+def test_an_error_carries_its_catalog_id_and_values_for_pages():
+    error = refused(lambda: validate({**VALID, "message": "x" * 501}, max_message_chars=500)).errors[0]
+
+    assert error.message == "use 500 characters or fewer"
+    assert error.msgid == "use %(limit)s characters or fewer"
+    assert error.params == {"limit": 500}
+
+
+@pytest.mark.parametrize(
+    ("change", "msgid"),
+    [
+        pytest.param({"name": ""}, "enter your name", id="required"),
+        pytest.param({"email": "ana"}, "enter an email address in the form name@example.com", id="email"),
+        pytest.param(
+            {"name": "Ana\nB"}, "must be a single line without control characters", id="single-line"
+        ),
+        pytest.param({"message": "a\x00b"}, "must not contain control characters", id="control"),
+        pytest.param({"locale": "not a locale"}, "must be a language tag such as en or pt-BR", id="locale"),
+        pytest.param({"order": None}, "must be text", id="custom-not-text"),
+        pytest.param({"bad name!": "x"}, "is not a valid field name", id="custom-name"),
+    ],
+)
+def test_each_error_of_ours_has_a_catalog_id(change: dict[str, Any], msgid: str):
+    error = refused(lambda: validate({**VALID, **change})).errors[0]
+
+    assert error.msgid == msgid
+    assert error.message == msgid
+
+
+def test_json_clients_get_only_the_field_and_the_english_message():
+    error = FieldError.of("message", "use %(limit)s characters or fewer", limit=500)
+
+    assert error.model_dump() == {"field": "message", "message": "use 500 characters or fewer"}
+    assert json.loads(error.model_dump_json()) == {
+        "field": "message",
+        "message": "use 500 characters or fewer",
+    }
+
+
+def test_an_error_without_values_is_its_catalog_id():
+    error = FieldError.of("name", "enter your name")
+
+    assert (error.field, error.message, error.msgid, error.params) == (
+        "name",
+        "enter your name",
+        "enter your name",
+        {},
+    )

@@ -1,15 +1,17 @@
 """Jinja2 templates from the project's templates/ folder.
 
 HTML templates (*.html.j2) are autoescaped; every template fails on an undefined variable rather
-than rendering a blank. Templates mark their text with _() so translations can be installed
-per language; English is the source text.
+than rendering a blank. Templates mark their text with _(); English is the source text, and each
+other language is a gettext catalog, templates/locales/<lang>/LC_MESSAGES/frontdesk.po. Adding a
+language is adding that one file: the catalogs present are the languages Frontdesk answers in.
 """
 
 from __future__ import annotations
 
 import base64
+import gettext
 import hashlib
-import os
+import io
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,7 +20,14 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-TEMPLATES_DIR_VARIABLE = "FRONTDESK_TEMPLATES_DIR"
+from frontdesk.language.catalogs import (
+    CATALOG_DOMAIN,
+    SOURCE_LANGUAGE,
+    available_languages,
+    catalog_path,
+    templates_dir,
+)
+
 # Languages written right to left; pages and emails in them are marked dir="rtl".
 RIGHT_TO_LEFT = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"})
 
@@ -32,15 +41,25 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def templates_dir() -> Path:
-    """FRONTDESK_TEMPLATES_DIR (set in Lambda, where the templates layer sits), else the checkout's."""
-    if configured := os.environ.get(TEMPLATES_DIR_VARIABLE):
-        return Path(configured)
-    return Path(__file__).resolve().parents[3] / "templates"
+@cache
+def translations(language: str, directory: Path | None = None) -> gettext.NullTranslations:
+    """The catalog of `language`, compiled in memory (fuzzy entries left out, as gettext would)."""
+    if language == SOURCE_LANGUAGE:
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with catalog_path(language, directory).open("rb") as po_file:
+        catalog = read_po(po_file, locale=language, domain=CATALOG_DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
 
 
 @cache
-def environment(directory: Path | None = None) -> Environment:
+def environment(language: str = SOURCE_LANGUAGE, directory: Path | None = None) -> Environment:
+    """A Jinja environment speaking `language` (English for a language without a catalog)."""
     env = Environment(
         loader=FileSystemLoader(directory or templates_dir()),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
@@ -50,14 +69,17 @@ def environment(directory: Path | None = None) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    known = language in available_languages(directory)
+    catalog = translations(language, directory) if known else gettext.NullTranslations()
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
     env.globals["direction"] = direction
     env.filters["sentence"] = sentence
     return env
 
 
-def render(name: str, **context: Any) -> str:
-    return environment().get_template(name).render(**context)
+def render(name: str, *, lang: str, **context: Any) -> str:
+    """Render template `name` in language `lang`; the template sees `lang` too (for <html lang>)."""
+    return environment(lang).get_template(name).render(lang=lang, **context)
 
 
 @dataclass(frozen=True)
@@ -68,15 +90,15 @@ class Page:
 
 @cache
 def _stylesheet() -> tuple[Markup, str]:
-    css = environment().get_template("pages/frontdesk.css").render()
+    css = environment(SOURCE_LANGUAGE).get_template("pages/frontdesk.css").render()
     digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     return Markup(css), f"'sha256-{digest}'"  # noqa: S704 - our own stylesheet, not user input
 
 
-def render_page(name: str, **context: Any) -> Page:
+def render_page(name: str, *, lang: str, **context: Any) -> Page:
     """An HTML page whose one inline stylesheet is allowed by hash; no script may run."""
     css, css_hash = _stylesheet()
-    html = render(name, stylesheet=css, **context)
+    html = render(name, lang=lang, stylesheet=css, **context)
     policy = (
         f"default-src 'none'; style-src {css_hash}; img-src 'self' data:; form-action 'self'; "
         "base-uri 'none'; frame-ancestors 'none'"

@@ -2,6 +2,8 @@
 
 import unicodedata
 
+from frontdesk.language.catalogs import translatable
+
 # Bidirectional overrides and isolates can make a name or subject display as something else.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Categories that break a header line: control characters (CR, LF, NUL, NEL...), and the
@@ -14,12 +16,12 @@ def single_line_problem(value: str) -> str | None:
     """Why `value` cannot be used as a single-line field (and so in a mail header), or None."""
     for char in value:
         if unicodedata.category(char) in _LINE_BREAKING_CATEGORIES:
-            return "must be a single line without control characters"
+            return translatable("must be a single line without control characters")
         if char in _BIDI_CONTROLS:
-            return "must not contain bidirectional control characters"
+            return translatable("must not contain bidirectional control characters")
     # Mail readers decode =?charset?...?= in headers: such text could smuggle in anything above.
     if "=?" in value and "?=" in value:
-        return "must not contain the sequence =?...?="
+        return translatable("must not contain the sequence =?...?=")
     return None
 
 
@@ -32,7 +34,7 @@ def multiline_problem(value: str) -> str | None:
     """Why a message body cannot be stored as text, or None. Expects normalised newlines."""
     for char in value:
         if char not in _MULTILINE_ALLOWED and unicodedata.category(char) in {"Cc", "Cs"}:
-            return "must not contain control characters"
+            return translatable("must not contain control characters")
     return None
 
 

@@ -15,18 +15,29 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from frontdesk.config import FormSettings
+from frontdesk.hours.zones import known_time_zone
 from frontdesk.intake.message import InboundMessage
+from frontdesk.language.catalogs import translatable
+from frontdesk.language.tags import primary_language, ranked_languages, unique
 from frontdesk.text import excerpt, multiline_problem, normalise_multiline, single_line_problem
 from frontdesk.tickets.model import Channel, Requester
 
 HONEYPOT_FIELD = "website"
 SUBMISSION_FIELD = "submission_id"
 RESERVED_FIELDS = frozenset(
-    {"name", "email", "subject", "message", "locale", HONEYPOT_FIELD, SUBMISSION_FIELD}
+    {"name", "email", "subject", "message", "locale", "time_zone", HONEYPOT_FIELD, SUBMISSION_FIELD}
 )
 _CUSTOM_FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -38,7 +49,14 @@ SUBJECT_FROM_MESSAGE_CHARS = 80
 
 class FieldError(BaseModel):
     field: str
-    message: str
+    message: str  # English, as JSON clients get it
+    # For pages: the message's catalog id and its values, so it can be shown in the page's language.
+    msgid: str | None = Field(None, exclude=True)
+    params: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @classmethod
+    def of(cls, field: str, msgid: str, **params: Any) -> FieldError:
+        return cls(field=field, message=msgid % params if params else msgid, msgid=msgid, params=params)
 
 
 class BadSubmissionError(Exception):
@@ -51,7 +69,7 @@ class BadSubmissionError(Exception):
 
 
 def _error(status: int, field: str, message: str) -> BadSubmissionError:
-    return BadSubmissionError(status, [FieldError(field=field, message=message)])
+    return BadSubmissionError(status, [FieldError.of(field, message)])
 
 
 def media_type(content_type: str | None) -> str:
@@ -97,7 +115,9 @@ def _single_line(value: str, limit: int = MAX_SINGLE_LINE) -> str:
     if problem := single_line_problem(value):
         raise PydanticCustomError("single_line", problem)
     if len(value) > limit:
-        raise PydanticCustomError("too_long", "use {limit} characters or fewer", {"limit": limit})
+        raise PydanticCustomError(
+            "too_long", translatable("use %(limit)s characters or fewer"), {"limit": limit}
+        )
     return value
 
 
@@ -111,6 +131,7 @@ class FormSubmission(BaseModel):
     subject: str = ""
     message: str
     locale: str | None = None
+    time_zone: str | None = None  # IANA name from the browser, e.g. Intl's resolvedOptions().timeZone
     website: str = ""  # the honeypot: people never see it, bots fill it in
     submission_id: str | None = None
 
@@ -118,20 +139,20 @@ class FormSubmission(BaseModel):
     @classmethod
     def _name(cls, value: str) -> str:
         if not value:
-            raise PydanticCustomError("required", "enter your name")
+            raise PydanticCustomError("required", translatable("enter your name"))
         return _single_line(value)
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
         if not value:
-            raise PydanticCustomError("required", "enter your email address")
+            raise PydanticCustomError("required", translatable("enter your email address"))
         _single_line(value, 254)
         try:
             return validate_email(value, check_deliverability=False).normalized
         except EmailNotValidError:
             raise PydanticCustomError(
-                "email", "enter an email address in the form name@example.com"
+                "email", translatable("enter an email address in the form name@example.com")
             ) from None
 
     @field_validator("subject")
@@ -144,26 +165,41 @@ class FormSubmission(BaseModel):
     def _message(cls, value: str, info: ValidationInfo) -> str:
         value = normalise_multiline(value).strip()
         if not value:
-            raise PydanticCustomError("required", "enter your message")
+            raise PydanticCustomError("required", translatable("enter your message"))
         if problem := multiline_problem(value):
             raise PydanticCustomError("control_characters", problem)
         limit = int((info.context or {}).get("max_message_chars", 20_000))
         if len(value) > limit:
-            raise PydanticCustomError("too_long", "use {limit} characters or fewer", {"limit": limit})
+            raise PydanticCustomError(
+                "too_long", translatable("use %(limit)s characters or fewer"), {"limit": limit}
+            )
         return value
 
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str | None) -> str | None:
         if value and not _LOCALE.fullmatch(value):
-            raise PydanticCustomError("locale", "must be a language tag such as en or pt-BR")
+            raise PydanticCustomError("locale", translatable("must be a language tag such as en or pt-BR"))
         return value or None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not known_time_zone(value):
+            raise PydanticCustomError(
+                "time_zone", translatable("must be a time zone name such as Europe/Berlin")
+            )
+        return value
 
     @field_validator("submission_id")
     @classmethod
     def _submission_id(cls, value: str | None) -> str | None:
         if value and not _IDEMPOTENCY_KEY.fullmatch(value):
-            raise PydanticCustomError("submission_id", "must be 1 to 255 visible ASCII characters")
+            raise PydanticCustomError(
+                "submission_id", translatable("must be 1 to 255 visible ASCII characters")
+            )
         return value or None
 
     @model_validator(mode="after")
@@ -171,7 +207,9 @@ class FormSubmission(BaseModel):
         limit = int((info.context or {}).get("max_custom_fields", 20))
         extra = self.model_extra or {}
         if len(extra) > limit:
-            raise PydanticCustomError("custom_fields", "too many fields: at most {limit}", {"limit": limit})
+            raise PydanticCustomError(
+                "custom_fields", translatable("too many fields: at most %(limit)s"), {"limit": limit}
+            )
         return self
 
     @property
@@ -203,13 +241,15 @@ def check_custom_fields(fields: Mapping[str, Any]) -> list[FieldError]:
         if name in RESERVED_FIELDS:
             continue
         if not _CUSTOM_FIELD_NAME.fullmatch(name):
-            errors.append(FieldError(field=name[:64], message="is not a valid field name"))
+            errors.append(FieldError.of(name[:64], translatable("is not a valid field name")))
         elif value is None or isinstance(value, dict | list):
-            errors.append(FieldError(field=name, message="must be text"))
+            errors.append(FieldError.of(name, translatable("must be text")))
         elif len(text := _custom_text(value)) > MAX_CUSTOM_VALUE:
-            errors.append(FieldError(field=name, message=f"use {MAX_CUSTOM_VALUE} characters or fewer"))
+            errors.append(
+                FieldError.of(name, translatable("use %(limit)s characters or fewer"), limit=MAX_CUSTOM_VALUE)
+            )
         elif problem := multiline_problem(normalise_multiline(text)):
-            errors.append(FieldError(field=name, message=problem))
+            errors.append(FieldError.of(name, problem))
     return errors
 
 
@@ -232,10 +272,16 @@ def validate_submission(
 
 
 _MISSING_MESSAGES = {
-    "name": "enter your name",
-    "email": "enter your email address",
-    "message": "enter your message",
+    "name": translatable("enter your name"),
+    "email": translatable("enter your email address"),
+    "message": translatable("enter your message"),
 }
+
+
+_OUR_ERRORS = frozenset(
+    {"required", "single_line", "too_long", "email", "control_characters", "locale", "time_zone"}
+    | {"submission_id", "custom_fields"}
+)
 
 
 def _field_errors(invalid: ValidationError) -> list[FieldError]:
@@ -243,12 +289,14 @@ def _field_errors(invalid: ValidationError) -> list[FieldError]:
     for detail in invalid.errors(include_url=False):
         field = str(detail["loc"][0]) if detail["loc"] else "body"
         if detail["type"] == "missing":
-            message = _MISSING_MESSAGES.get(field, "is required")
+            errors.append(FieldError.of(field, _MISSING_MESSAGES.get(field, translatable("is required"))))
         elif detail["type"] == "string_type":
-            message = "must be text"
+            errors.append(FieldError.of(field, translatable("must be text")))
+        elif detail["type"] in _OUR_ERRORS:
+            # Our own errors carry %(name)s templates, which pydantic leaves alone.
+            errors.append(FieldError.of(field, detail["msg"], **detail.get("ctx", {})))
         else:
-            message = detail["msg"]
-        errors.append(FieldError(field=field, message=message))
+            errors.append(FieldError(field=field, message=detail["msg"]))
     return errors
 
 
@@ -266,7 +314,7 @@ def to_inbound_message(
     form_id: str,
     form: FormSettings,
     idempotency_key: str | None,
-    language_hint: str | None,
+    accept_language: str | None,
     now: datetime,
 ) -> InboundMessage:
     """The submission as an InboundMessage. Without a client key the content is the key, so an
@@ -280,18 +328,16 @@ def to_inbound_message(
         subject=submission.derived_subject(),
         body_text=submission.message,
         received_at=now,
-        language=_primary_language(submission.locale or language_hint),
+        language_hints=tuple(
+            unique([primary_language(submission.locale), *ranked_languages(accept_language)])
+        ),
         queue=form.queue,
         priority=form.priority,
         tags=form.tags,
+        calendar=form.calendar,
         custom_fields=custom,
+        time_zone=submission.time_zone,
     )
     key = idempotency_key or submission.submission_id
     key = f"key:{key}" if key else f"content:{message.fingerprint}"
     return message.model_copy(update={"idempotency_key": key})
-
-
-def _primary_language(tag: str | None) -> str | None:
-    if not tag or not _LOCALE.fullmatch(tag):
-        return None
-    return tag.replace("_", "-").split("-", 1)[0].lower()

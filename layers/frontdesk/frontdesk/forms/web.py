@@ -25,8 +25,11 @@ from frontdesk.forms.submission import (
     to_inbound_message,
     validate_submission,
 )
-from frontdesk.http import HttpRequest, json_response, page_response, preferred_language, redirect_response
+from frontdesk.http import HttpRequest, json_response, page_response, redirect_response
 from frontdesk.intake import IdempotencyKeyReusedError, accept
+from frontdesk.intake.routing import route
+from frontdesk.language.catalogs import answer_language, available_languages, translatable
+from frontdesk.language.tags import primary_language, ranked_languages
 from frontdesk.observability import logger, metrics
 from frontdesk.rendering import render_page
 from frontdesk.tickets.reference import normalise_reference
@@ -43,14 +46,32 @@ def _form(request: HttpRequest, settings: Settings) -> tuple[str, FormSettings] 
     return (form_id, form) if form else None
 
 
+def page_language(request: HttpRequest, settings: Settings, chosen: str | None = None) -> tuple[str, bool]:
+    """The language of a page, and whether the visitor asked for it (a language the form then
+    passes on as the ticket's hint), rather than getting the desk's default.
+
+    Asked for: `chosen` (the locale a posted form carried), ?lang=, then Accept-Language.
+    """
+    asked = [primary_language(chosen), primary_language(request.query.get("lang"))]
+    asked += ranked_languages(request.header("accept-language"))
+    available = available_languages()
+    for language in asked:
+        if language in available:
+            return language, True
+    return answer_language([], settings.default_language), False
+
+
 def _not_found(request: HttpRequest, settings: Settings) -> dict[str, Any]:
     if request.prefers_json():
         return json_response(404, {"errors": [{"field": "form_id", "message": "no such form"}]})
-    return page_response(404, render_page("pages/not_found.html.j2", desk_name=settings.desk_name, lang="en"))
+    language, _ = page_language(request, settings)
+    page = render_page("pages/not_found.html.j2", lang=language, desk_name=settings.desk_name)
+    return page_response(404, page)
 
 
 def _form_page(
     status: int,
+    request: HttpRequest,
     form_id: str,
     form: FormSettings,
     settings: Settings,
@@ -60,14 +81,19 @@ def _form_page(
     submission_id: str | None = None,
 ) -> dict[str, Any]:
     errors = errors or []
+    values = {name: value for name, value in (values or {}).items() if isinstance(value, str)}
+    language, asked = page_language(request, settings, values.get("locale"))
     page = render_page(
         "pages/form.html.j2",
-        lang=settings.default_language,
+        lang=language,
+        # Passed on with the post only when the visitor chose it: the desk's default says nothing
+        # about the customer, and the language they write in should decide then.
+        locale_hint=language if asked else "",
         desk_name=settings.desk_name,
         form_id=form_id,
         form=form,
-        values={name: value for name, value in (values or {}).items() if isinstance(value, str)},
-        errors={error.field: error.message for error in errors},
+        values=values,
+        errors={error.field: error for error in errors},
         error_list=errors,
         submission_id=submission_id or secrets.token_urlsafe(16),
         honeypot_field=HONEYPOT_FIELD,
@@ -81,7 +107,7 @@ def show_form(request: HttpRequest, settings: Settings) -> dict[str, Any]:
     found = _form(request, settings)
     if not found:
         return _not_found(request, settings)
-    return _form_page(200, *found, settings)
+    return _form_page(200, request, *found, settings)
 
 
 def show_thanks(request: HttpRequest, settings: Settings) -> dict[str, Any]:
@@ -90,9 +116,10 @@ def show_thanks(request: HttpRequest, settings: Settings) -> dict[str, Any]:
     if not found:
         return _not_found(request, settings)
     reference = normalise_reference(request.query.get("reference", ""), settings.reference_prefix)
+    language, _ = page_language(request, settings)
     page = render_page(
         "pages/thanks.html.j2",
-        lang=settings.default_language,
+        lang=language,
         desk_name=settings.desk_name,
         form=found[1],
         form_id=found[0],
@@ -118,7 +145,14 @@ def _reject(
         return json_response(bad.status, {"errors": [error.model_dump() for error in bad.errors]})
     submission_id = fields.get("submission_id") if isinstance(fields.get("submission_id"), str) else None
     return _form_page(
-        bad.status, form_id, form, settings, values=fields, errors=bad.errors, submission_id=submission_id
+        bad.status,
+        request,
+        form_id,
+        form,
+        settings,
+        values=fields,
+        errors=bad.errors,
+        submission_id=submission_id,
     )
 
 
@@ -134,7 +168,9 @@ def submit_form(
     try:
         if len(request.body) > settings.max_form_body_bytes:
             limit = settings.max_form_body_bytes // 1024
-            raise BadSubmissionError(413, [FieldError(field="body", message=f"is larger than {limit} KiB")])
+            raise BadSubmissionError(
+                413, [FieldError.of("body", translatable("is larger than %(limit)s KiB"), limit=limit)]
+            )
         key = check_idempotency_key(request.header("idempotency-key"))
         fields = decode_body(request.header("content-type"), request.body, MAX_FIELDS)
         submission = validate_submission(fields, form, settings.max_message_chars)
@@ -170,9 +206,10 @@ def _create_ticket(
         form_id=form_id,
         form=form,
         idempotency_key=key,
-        language_hint=preferred_language(request.header("accept-language")),
+        accept_language=request.header("accept-language"),
         now=now,
     )
+    message = route(message, settings, now)
     explicit_key = bool(key or submission.submission_id)
     window = timedelta(hours=settings.idempotency_window_hours) if explicit_key else CONTENT_DUPLICATE_WINDOW
     try:
@@ -188,12 +225,15 @@ def _create_ticket(
         # The table is unreachable even after the SDK's retries: say so, and keep what was typed.
         logger.exception("ticket could not be stored", extra={"form_id": form_id})
         metrics.add_metric(name="FormStoreUnavailable", unit=MetricUnit.Count, value=1)
-        unavailable = [FieldError(field="form", message="we could not save your message just now; try again")]
+        unavailable = [
+            FieldError.of("form", translatable("we could not save your message just now; try again"))
+        ]
         headers = {"Retry-After": "5"}
         if request.prefers_json():
             return json_response(503, {"errors": [error.model_dump() for error in unavailable]}, headers)
         response = _form_page(
             503,
+            request,
             form_id,
             form,
             settings,
@@ -205,7 +245,7 @@ def _create_ticket(
         return response
     except IdempotencyKeyReusedError:
         reused = BadSubmissionError(
-            422, [FieldError(field="Idempotency-Key", message="was already used for a different request")]
+            422, [FieldError.of("Idempotency-Key", translatable("was already used for a different request"))]
         )
         return _reject(request, settings, form_id, form, reused, fields)
     metrics.add_metric(
@@ -220,4 +260,7 @@ def _create_ticket(
         if accepted.created:
             return json_response(201, body)
         return json_response(200, body, {"Idempotent-Replayed": "true"})
-    return redirect_response(f"{request.path.rstrip('/')}/thanks?reference={quote(accepted.reference)}")
+    thanks = f"{request.path.rstrip('/')}/thanks?reference={quote(accepted.reference)}"
+    if chosen := primary_language(submission.locale):
+        thanks += f"&lang={quote(chosen)}"  # the thank-you page speaks the form's language
+    return redirect_response(thanks)

@@ -1,0 +1,204 @@
+"""Every language is complete: the catalogs hold every message, and every template renders in
+every language with no variable missing and no English left."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from frontdesk.config import FormSettings
+from frontdesk.forms.submission import FieldError
+from frontdesk.language.catalogs import available_languages, catalog_path
+from frontdesk.language.detection import detect_language
+from frontdesk.language.formatting import format_duration, format_moment
+from frontdesk.rendering import render, render_page
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_FILE = ROOT / "templates" / "locales" / "frontdesk.pot"
+LANGUAGES = sorted(available_languages() - {"en"})
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)s")
+DUE = datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
+REOPENS = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_the_languages_frontdesk_writes_are_at_least_these():
+    assert {"en", "ru", "kk", "vi", "fa"} <= available_languages()
+
+
+@cache
+def source_messages() -> frozenset[str]:
+    """What the templates and the code mark for translation today, extracted as `make messages` does."""
+    method_map = [("layers/frontdesk/frontdesk/**.py", "python"), ("templates/**.j2", "jinja2")]
+    options = {"templates/**.j2": {"extensions": "jinja2.ext.do", "trimmed": "true"}}
+    keywords = {"_": None, "gettext": None, "translatable": None}
+    found = extract_from_dir(str(ROOT), method_map, options, keywords=keywords)
+    return frozenset(str(message) for _, _, message, _, _ in found)
+
+
+@cache
+def catalog(path: Path) -> Catalog:
+    with path.open("rb") as po_file:
+        return read_po(po_file)
+
+
+def test_the_message_template_is_up_to_date_with_the_sources():
+    in_template = {str(message.id) for message in catalog(TEMPLATE_FILE) if message.id}
+
+    missing, stale = source_messages() - in_template, in_template - source_messages()
+
+    assert not missing and not stale, f"run `make messages`: missing {sorted(missing)}, stale {sorted(stale)}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_is_translated_with_the_same_placeholders(language: str):
+    translated = {str(m.id): m for m in catalog(catalog_path(language)) if m.id}
+
+    untranslated = sorted(msgid for msgid in source_messages() if not translated.get(msgid))
+    assert not [msgid for msgid in untranslated if msgid not in translated], "missing from the catalog"
+    problems = []
+    for msgid in sorted(source_messages()):
+        message = translated[msgid]
+        if not message.string or message.fuzzy:
+            problems.append(f"untranslated or fuzzy: {msgid!r}")
+        elif sorted(PLACEHOLDER.findall(str(message.string))) != sorted(PLACEHOLDER.findall(msgid)):
+            problems.append(f"placeholders differ: {msgid!r} -> {message.string!r}")
+    assert not problems, "\n".join(problems)
+
+
+# -- every template, every language, with sample data ---------------------------------------------
+
+
+def ack_context(language: str, *, desk_open: bool) -> dict[str, Any]:
+    return {
+        "desk_name": "Acme",
+        "reference": "FD-7K3M-Q9TX",
+        "requester_name": "Ana",
+        "subject": "Order 1234",
+        "excerpt": "Order 1234",
+        "desk_open": desk_open,
+        "reopens": "" if desk_open else format_moment(REOPENS, BERLIN, language),
+        "promise_within": format_duration(timedelta(hours=2), language) if desk_open else "",
+        "promise_by": format_moment(DUE, BERLIN, language),
+        "urgent_note": "",
+        "promise_measured": True,
+    }
+
+
+def form_context(language: str) -> dict[str, Any]:
+    errors = [
+        FieldError.of("name", "enter your name"),
+        FieldError.of("message", "use %(limit)s characters or fewer", limit=20000),
+        FieldError.of("form", "we could not save your message just now; try again"),
+    ]
+    return {
+        "desk_name": "Acme",
+        "form_id": "contact",
+        "form": FormSettings(),
+        "values": {},
+        "errors": {error.field: error for error in errors},
+        "error_list": errors,
+        "submission_id": "x",
+        "honeypot_field": "website",
+        "locale_hint": language,
+    }
+
+
+def rendered_in(language: str) -> dict[str, str]:
+    """Every template that customers see, rendered in `language`."""
+    out: dict[str, str] = {}
+    for desk_open in (True, False):
+        variant = "open" if desk_open else "closed"
+        context = ack_context(language, desk_open=desk_open)
+        for name in ("subject.txt", "txt", "html"):
+            out[f"acknowledgement.{name} ({variant})"] = render(
+                f"email/acknowledgement.{name}.j2", lang=language, **context
+            )
+        out[f"chat acknowledgement ({variant})"] = render(
+            "chat/acknowledgement.txt.j2", lang=language, **context
+        )
+    out["form"] = render_page("pages/form.html.j2", lang=language, **form_context(language)).html
+    out["thanks"] = render_page(
+        "pages/thanks.html.j2",
+        lang=language,
+        desk_name="Acme",
+        form=FormSettings(),
+        form_id="contact",
+        reference="FD-7K3M-Q9TX",
+    ).html
+    out["thanks (no reference)"] = render_page(
+        "pages/thanks.html.j2",
+        lang=language,
+        desk_name="Acme",
+        form=FormSettings(),
+        form_id="contact",
+        reference="",
+    ).html
+    out["not found"] = render_page("pages/not_found.html.j2", lang=language, desk_name="Acme").html
+    return out
+
+
+def visible_text(document: str) -> str:
+    without_style = re.sub(r"<style>.*?</style>|<[^>]+>", " ", document, flags=re.DOTALL)
+    return " ".join(without_style.split())
+
+
+# Sentences of the English source, checked for in every other language's output.
+ENGLISH = (
+    "Thank you for contacting",
+    "We have received your request",
+    "Your reference is",
+    "You wrote:",
+    "You do not need to reply",
+    "Our team is away",
+    "median time",
+    "We are back on",
+    "We have your request",
+    "Contact support",
+    "Your name",
+    "Email address",
+    "How can we help?",
+    "There is a problem",
+    "enter your name",
+    "characters or fewer",
+    "could not save your message",
+    "Send another message",
+    "Page not found",
+    "Hello",
+    "Error",
+)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_template_renders_in_every_language_with_no_english_left(language: str):
+    for name, output in rendered_in(language).items():
+        text = visible_text(output)
+        left = [english for english in ENGLISH if english.lower() in text.lower()]
+        assert not left, f"{name} in {language} still says {left}: {text[:300]}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_acknowledgement_reads_as_its_language(language: str):
+    for desk_open in (True, False):
+        text = render(
+            "email/acknowledgement.txt.j2", lang=language, **ack_context(language, desk_open=desk_open)
+        )
+        detection = detect_language(text.replace("Order 1234", "").replace("Acme", ""))
+        assert detection is not None and detection.language == language, (language, detection)
+
+
+@pytest.mark.parametrize("language", sorted(available_languages()))
+def test_documents_declare_their_language_and_direction(language: str):
+    direction = "rtl" if language == "fa" else "ltr"
+    for name, output in rendered_in(language).items():
+        if name.startswith(("acknowledgement.html", "form", "thanks", "not found")):
+            assert f'<html lang="{language}" dir="{direction}">' in output, name
