@@ -1,6 +1,7 @@
 """Shared test setup: no test may reach real AWS."""
 
 import os
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,6 +14,12 @@ os.environ.update(
     AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
 )
 os.environ.pop("AWS_PROFILE", None)
+
+# Instants the handlers' clock is set to (the local stack's --clock, FRONTDESK_CLOCK_START in
+# process), so what acknowledgements promise does not depend on when the tests run. The default
+# configuration's desk is open Mon-Thu 09:00-17:00 and Fri 09:00-16:00, Berlin time.
+OPEN_INSTANT = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # a Wednesday, 10:30 in Berlin
+CLOSED_INSTANT = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)  # a Saturday, 23:00 in Berlin
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import httpx
 import pytest
 
 from frontdesk_tools.local.stack import free_port
+from tests.conftest import CLOSED_INSTANT, OPEN_INSTANT
 
 READY_TIMEOUT = 120
 
@@ -56,8 +59,9 @@ def _follow(stream: Any, lines: list[str], ready: threading.Event) -> None:
             ready.set()
 
 
-@pytest.fixture(scope="session")
-def local_stack() -> Iterator[RunningStack]:
+@contextmanager
+def running_stack(clock: datetime) -> Iterator[RunningStack]:
+    """`frontdesk dev` on free ports, its clock started at `clock`."""
     port = free_port("127.0.0.1")
     smtp_port = free_port("127.0.0.1")
     command = [
@@ -69,6 +73,8 @@ def local_stack() -> Iterator[RunningStack]:
         str(port),
         "--smtp-port",
         str(smtp_port),
+        "--clock",
+        clock.isoformat(),
     ]
     process = subprocess.Popen(
         command,
@@ -91,6 +97,20 @@ def local_stack() -> Iterator[RunningStack]:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[RunningStack]:
+    """The stack most tests share, its clock in office hours so promises are predictable."""
+    with running_stack(OPEN_INSTANT) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def closed_stack() -> Iterator[RunningStack]:
+    """A second stack whose clock starts on a Saturday night, when the desk is closed."""
+    with running_stack(CLOSED_INSTANT) as stack:
+        yield stack
 
 
 @pytest.fixture

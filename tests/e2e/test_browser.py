@@ -102,3 +102,33 @@ def test_the_form_fits_a_phone_screen(browser: Browser, local_stack: RunningStac
     assert box is not None and box["height"] >= 44  # a comfortable touch target
     phone.screenshot(path="test-results/form-phone.png", full_page=True)
     context.close()
+
+
+def test_a_persian_visitor_gets_a_right_to_left_form_and_a_persian_answer(
+    browser: Browser, local_stack: RunningStack
+):
+    email = f"fa-{uuid.uuid4().hex[:8]}@example.org"
+    context = browser.new_context(locale="fa-IR")  # the browser sends Accept-Language: fa-IR
+    page = context.new_page()
+    try:
+        page.goto(f"{local_stack.url}/forms/contact")
+        assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+        expect(page.locator("html")).to_have_attribute("lang", "fa")
+
+        page.get_by_label("نام شما").fill("زهرا احمدی")
+        page.get_by_label("نشانی ایمیل").fill(email)
+        page.get_by_role("button", name="ارسال").click()  # no message yet
+        expect(page.get_by_role("alert")).to_contain_text("مشکلی پیش آمده است")
+        expect(page.get_by_role("alert")).to_contain_text("پیام خود را بنویسید")
+
+        page.get_by_label("چگونه می‌توانیم به شما کمک کنیم؟").fill("Order 5521 was charged twice.")
+        page.get_by_role("button", name="ارسال").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("سپاسگزاریم، پیام شما را دریافت کردیم")
+        assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+    finally:
+        context.close()
+
+    # The page's language went along with the post, though the message itself is in English.
+    (ack,) = local_stack.wait_for_emails(lambda e: email in e["to"], 1)
+    assert ack["headers"]["Content-Language"] == "fa"
+    assert '<html lang="fa" dir="rtl">' in ack["html"]

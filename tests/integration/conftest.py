@@ -4,21 +4,24 @@ from infra/template.yaml, deployed by the same code as the local stack."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from frontdesk import runtime
+from frontdesk import clock, runtime
+from frontdesk.clock import shifted_environment
 from frontdesk_tools.local.moto_server import SerialMotoServer
 from frontdesk_tools.local.outbox import sent_emails
 from frontdesk_tools.local.provision import DeployedStack, deploy
 from frontdesk_tools.local.stack import CONFIG_PARAMETER, DEFAULT_CONFIG, DEFAULT_TEMPLATE, free_port
 from frontdesk_tools.local.streams import StreamPump
 from frontdesk_tools.local.template import LocalTemplate, load_template
+from tests.conftest import OPEN_INSTANT
 
 REGION = "us-east-1"
 
@@ -83,11 +86,27 @@ def function_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for variables in aws.stack.environments.values():
         environment.update(variables)
     environment["FRONTDESK_TEMPLATES_DIR"] = str(Path(DEFAULT_TEMPLATE).parents[1] / "templates")
+    environment.update(shifted_environment(OPEN_INSTANT))
     for name, value in {**environment, "AWS_ENDPOINT_URL": aws.endpoint}.items():
         monkeypatch.setenv(name, value)
     runtime.reset()
+    clock.reset()
     yield
     runtime.reset()
+    monkeypatch.undo()
+    clock.reset()
+
+
+@pytest.fixture
+def set_clock(function_env: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """Moves the handlers' clock to an instant (it runs on from there)."""
+
+    def move(instant: datetime) -> None:
+        for name, value in shifted_environment(instant).items():
+            monkeypatch.setenv(name, value)
+        clock.reset()
+
+    return move
 
 
 class InProcessFunction:

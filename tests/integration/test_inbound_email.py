@@ -8,7 +8,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from frontdesk import runtime
-from frontdesk.tickets.model import AcknowledgementState, TicketStatus, utc_now
+from frontdesk import clock, runtime
+from frontdesk.tickets.model import AcknowledgementState, TicketStatus
 from frontdesk_tools.local.smtp import receipt_event, ses_message_id
 from functions.inbound_email import app as inbound_email
 from functions.mail_feedback import app as mail_feedback
@@ -68,7 +68,7 @@ class Mailroom:
             envelope_sender=sender,
             recipients=recipients,
             function_arn="arn:aws:lambda:us-east-1:123456789012:function:inbound-email",
-            now=datetime.now(UTC),
+            now=clock.now(),
         )
 
     def deliver(
@@ -334,7 +334,7 @@ def test_a_cc_d_colleague_may_reply(mailroom, aws, stream):
 
 def test_reply_to_a_resolved_ticket_reopens_it_within_the_window(mailroom, aws, stream):
     reference, ack = new_acknowledged_ticket(mailroom, aws, stream, "reopen@example.org")
-    runtime.ticket_store().change_status(reference, TicketStatus.RESOLVED, utc_now() - timedelta(days=2))
+    runtime.ticket_store().change_status(reference, TicketStatus.RESOLVED, clock.now() - timedelta(days=2))
     outcome = mailroom.deliver(reply_to(ack, "It is broken again.", "reopen@example.org"))
     settle(stream)
     assert (outcome["outcome"], outcome["reference"]) == ("appended", reference)
@@ -345,7 +345,7 @@ def test_reply_to_a_resolved_ticket_reopens_it_within_the_window(mailroom, aws, 
 
 def test_reply_after_the_window_starts_a_linked_ticket(mailroom, aws, stream):
     reference, ack = new_acknowledged_ticket(mailroom, aws, stream, "late@example.org")
-    runtime.ticket_store().change_status(reference, TicketStatus.RESOLVED, utc_now() - timedelta(days=30))
+    runtime.ticket_store().change_status(reference, TicketStatus.RESOLVED, clock.now() - timedelta(days=30))
     outcome = mailroom.deliver(reply_to(ack, "Same problem, a month later.", "late@example.org"))
     settle(stream)
     assert outcome["outcome"] == "created" and outcome["reason"] == "reopen_window_passed"
@@ -383,7 +383,7 @@ def test_machine_mail_is_recorded_tagged_and_never_acknowledged(mailroom, aws, s
 
 def test_an_out_of_office_reply_joins_quietly_and_does_not_reopen(mailroom, aws, stream):
     reference, ack = new_acknowledged_ticket(mailroom, aws, stream, "away@example.org")
-    runtime.ticket_store().change_status(reference, TicketStatus.RESOLVED, utc_now())
+    runtime.ticket_store().change_status(reference, TicketStatus.RESOLVED, clock.now())
     outcome = mailroom.deliver(
         reply_to(ack, "I am away until Monday.", "away@example.org", Auto_Submitted="auto-replied")
     )
@@ -431,7 +431,7 @@ def test_a_bounced_address_gets_no_acknowledgement(mailroom, aws, stream, lambda
     bounce["bounce"]["bouncedRecipients"][0]["emailAddress"] = "Bounced@Example.org"
     event = {"Records": [{"EventSource": "aws:sns", "Sns": {**notification, "Message": json.dumps(bounce)}}]}
     mail_feedback.lambda_handler(event, lambda_context)
-    assert runtime.ticket_store().is_suppressed("bounced@example.org", utc_now())
+    assert runtime.ticket_store().is_suppressed("bounced@example.org", clock.now())
 
     outcome = mailroom.deliver(mail(sender="bounced@example.org"))
     settle(stream)
@@ -498,3 +498,36 @@ def test_an_event_that_is_not_an_ses_receipt_is_logged_and_dropped(mailroom, log
 def _fresh_runtime() -> Iterator[None]:
     yield
     runtime.reset()
+
+
+# -- language and time zone -------------------------------------------------------------------
+
+
+def test_a_kazakh_mail_is_answered_in_kazakh_with_times_in_the_senders_offset(mailroom, aws, stream):
+    body = "Сәлеметсіз бе! Менің шотым бұғатталды, кіре алмай тұрмын. Көмектесіңізші."
+    message = mail(subject="Шот бұғатталды", body=body, sender="Айгүл <aigul@example.kz>")
+    message["Date"] = "Sat, 28 Nov 2026 23:00:00 +0500"
+    reference = mailroom.deliver(message)["reference"]
+    settle(stream)
+
+    found, _ = ticket(reference)
+    assert (found.language, found.time_zone) == ("kk", "+05:00")
+    (email,) = sent_to(aws, "aigul@example.kz")
+    assert email["headers"]["Content-Language"] == "kk"
+    assert '<html lang="kk" dir="ltr">' in email["html"]
+    # Due Monday 11:30 in Berlin (24 business hours after the clock's Wednesday 10:30): 15:30 at +05:00.
+    assert "2026 ж. 30 қараша, дүйсенбі, 15:30 (UTC+05:00)" in " ".join(email["text"].split())
+
+
+def test_content_language_is_a_hint_that_wins_over_detection(mailroom, aws, stream):
+    message = mail(
+        body="Hello, my order never arrived. Can you check please?", sender="Boris <boris@example.org>"
+    )
+    message["Content-Language"] = "ru"  # after the body: set_content() drops Content-* headers
+    reference = mailroom.deliver(message)["reference"]
+    settle(stream)
+
+    found, _ = ticket(reference)
+    assert found.language == "ru"
+    (email,) = sent_to(aws, "boris@example.org")
+    assert email["headers"]["Content-Language"] == "ru"

@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from frontdesk import runtime
+from frontdesk import clock, runtime
 from frontdesk.config import get_settings
 from frontdesk.notify.acknowledgement import AckOutcome, acknowledge
 from frontdesk.tickets.model import AcknowledgementState, MessageKind
 from functions.ticket_events import app as ticket_events
 from functions.web_form import app as web_form
+from tests.conftest import CLOSED_INSTANT
 from tests.integration.conftest import Aws, api_event, settle
 
 
@@ -38,7 +39,10 @@ def test_new_ticket_gets_one_acknowledgement_with_its_reference(aws: Aws, stream
 
     (email,) = emails_to(aws, "ack-once@example.org")
     assert reference in email["subject"]
-    assert "24 hours" in email["text"]
+    # Wednesday 10:30 in Berlin plus 24 business hours (Mon-Thu 9-17, Fri 9-16) is Monday 11:30.
+    text = " ".join(email["text"].split())
+    assert "will answer by Monday, November 30, 2026, 11:30 AM (Central European Standard Time)." in text
+    assert "away" not in email["text"]
     assert "> Hello from ack-once." in email["text"]
     assert email["headers"]["Auto-Submitted"] == "auto-replied"
     assert email["headers"]["Content-Language"] == "en"
@@ -86,7 +90,7 @@ def test_a_failed_send_releases_the_claim_so_the_retry_can_send(aws: Aws, functi
     store = runtime.ticket_store()
     ticket = store.get_ticket(reference)
     assert ticket is not None
-    now = datetime.now(UTC)
+    now = clock.now()
 
     with pytest.raises(ClientError):
         acknowledge(ticket, store=store, mailer=ThrottledMailer(), settings=get_settings(), now=now)  # type: ignore[arg-type]
@@ -118,3 +122,50 @@ def test_a_refused_sender_is_recorded_not_retried(
         ticket_events.lambda_handler(event, lambda_context) for event in stream.function.invocations[-1:]
     ]
     assert responses == [{"batchItemFailures": []}]
+
+
+def test_out_of_hours_the_acknowledgement_says_when_the_desk_reopens(
+    aws: Aws, stream, lambda_context, set_clock
+):
+    set_clock(CLOSED_INSTANT)  # Saturday 23:00 in Berlin
+    reference = create_ticket(lambda_context, "saturday-night")
+    settle(stream)
+
+    (email,) = emails_to(aws, "saturday-night@example.org")
+    text = " ".join(email["text"].split())
+    assert "Our team is away at the moment." in text
+    assert "We are back on Monday, November 30, 2026, 9:00 AM (Central European Standard Time)" in text
+    # 24 business hours from Monday 09:00: Mon 8 h, Tue 8 h, Wed 8 h.
+    assert "will answer by Wednesday, December 2, 2026, 5:00 PM" in text
+    assert "If your request is urgent, call us on +49 30 1234 5678" in text
+    assert 'id="out-of-hours"' in email["html"]
+    ticket = runtime.ticket_store().get_ticket(reference)
+    assert ticket is not None
+    assert ticket.calendar == "office"
+    assert ticket.first_response_due_at == datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("vi", "Xin chào, tôi không thể đăng nhập vào tài khoản của mình từ hôm qua. Vui lòng giúp tôi."),
+        ("kk", "Сәлеметсіз бе, мен кеше тапсырыс бердім, бірақ әлі ештеңе келген жоқ. Көмектесіңізші."),
+        ("ru", "Здравствуйте, я вчера сделал заказ, но до сих пор ничего не пришло. Помогите, пожалуйста."),
+        ("fa", "سلام، من دیروز سفارش دادم اما هنوز چیزی به دستم نرسیده است. لطفا کمک کنید."),
+    ],
+)
+def test_a_message_without_hints_is_answered_in_its_own_language(
+    aws: Aws, stream, lambda_context, language: str, message: str
+):
+    body = json.dumps({"name": "Customer", "email": f"lang-{language}@example.org", "message": message})
+    event = api_event(
+        "POST", "POST /forms/{form_id}", "/forms/contact", body.encode(), {"Content-Type": "application/json"}
+    )
+    reference = json.loads(web_form.lambda_handler(event, lambda_context)["body"])["reference"]
+    settle(stream)
+
+    (email,) = emails_to(aws, f"lang-{language}@example.org")
+    assert email["headers"]["Content-Language"] == language
+    assert f'<html lang="{language}" dir="{"rtl" if language == "fa" else "ltr"}">' in email["html"]
+    assert reference in email["subject"]
+    assert "Thank you" not in email["text"]

@@ -6,9 +6,11 @@ import argparse
 import signal
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
+from frontdesk.clock import parse_instant
 from frontdesk_tools.local.stack import DEFAULT_CONFIG, DEFAULT_TEMPLATE, LocalStack, StackOptions
 
 
@@ -21,6 +23,7 @@ def _dev(arguments: argparse.Namespace) -> int:
         config_path=arguments.config,
         template_path=arguments.template,
         pool_size=arguments.workers,
+        clock_start=arguments.clock,
     )
     stack = LocalStack(options)
     stopping = threading.Event()
@@ -38,11 +41,20 @@ def _dev(arguments: argparse.Namespace) -> int:
             f" | SMTP: {options.host}:{options.smtp_port} | AWS (moto): {stack.aws_endpoint}",
             flush=True,
         )
+        if options.clock_start:
+            print(f"Clock started at {options.clock_start.isoformat()} and running", flush=True)
         stopping.wait()
     finally:
         stack.stop()
     print("Frontdesk local stack stopped", flush=True)
     return 0
+
+
+def _instant(value: str) -> datetime:
+    try:
+        return parse_instant(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="configuration file (TOML or JSON)")
     dev.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="the SAM template to run")
     dev.add_argument("--workers", type=int, default=2, help="worker processes per function (default 2)")
+    dev.add_argument(
+        "--clock",
+        type=_instant,
+        default=None,
+        metavar="ISO-8601",
+        help="start the clock at this instant (e.g. 2026-11-28T23:00:00+01:00); it then runs forward",
+    )
     arguments = parser.parse_args(argv)
     return _dev(arguments)  # "dev" is the only command so far
 

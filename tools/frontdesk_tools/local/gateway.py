@@ -9,11 +9,11 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from frontdesk import clock
 from frontdesk_tools.local.functions import FunctionError, FunctionTimeoutError, LocalFunction
 from frontdesk_tools.local.template import Route
 
@@ -59,7 +59,7 @@ def http_api_event(
 ) -> dict[str, Any]:
     content_type = headers.get("content-type", "")
     is_text = content_type.startswith(_TEXT_TYPES)
-    now = datetime.now(UTC)
+    now = clock.now()
     query: dict[str, str] = {}
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.controller import Controller
 
+from frontdesk import clock
 from frontdesk_tools.local.functions import FunctionError, FunctionTimeoutError, LocalFunction
 from frontdesk_tools.local.template import MailRule
 
@@ -163,7 +164,7 @@ class MailListener:
                 envelope_sender=envelope_sender,
                 recipients=matched,
                 function_arn=f"arn:aws:lambda:{self._region}:123456789012:function:{function_name}",
-                now=datetime.now(UTC),
+                now=clock.now(),
             )
             self._invoke(rule, event)
         return message_id

@@ -9,11 +9,14 @@ import socket
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from frontdesk import clock
+from frontdesk.clock import shifted_environment
 from frontdesk.config import Settings, read_config_file
 from frontdesk_tools.local.functions import LocalFunction, worker_environment
 from frontdesk_tools.local.gateway import Gateway
@@ -56,6 +59,7 @@ class StackOptions:
     config_path: Path = DEFAULT_CONFIG
     template_path: Path = DEFAULT_TEMPLATE
     pool_size: int = 2
+    clock_start: datetime | None = None  # the instant the stack's clock starts at (then runs on)
 
 
 @dataclass
@@ -141,6 +145,10 @@ class LocalStack:
             else:
                 for entry in layer.content_dir.iterdir():
                     (opt / entry.name).symlink_to(entry)
+        if self.options.clock_start:
+            # Here too: the gateway, the SMTP listener and the stream pump stamp their events.
+            os.environ.update(shifted_environment(self.options.clock_start))
+            clock.reset()
         base = {
             **os.environ,
             **LOCAL_AWS_ENVIRONMENT,

@@ -12,11 +12,12 @@ import json
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from moto.events.models import EventPattern
 
+from frontdesk import clock
 from frontdesk_tools.local.functions import FunctionError, FunctionTimeoutError, LocalFunction
 from frontdesk_tools.local.template import StreamSubscription
 
@@ -171,7 +172,7 @@ class StreamPump:
                 "functionError": "Unhandled",
             },
             "version": "1.0",
-            "timestamp": datetime.now(UTC).isoformat(),
+            "timestamp": clock.now().isoformat(),
             "DDBStreamBatchInfo": {
                 "shardId": "local",
                 "startSequenceNumber": first.get("SequenceNumber"),
