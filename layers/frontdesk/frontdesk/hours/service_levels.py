@@ -41,7 +41,7 @@ def _minutes(**by_priority: int) -> dict[Priority, timedelta]:
 
 
 # In the spirit of common support tables: chat within minutes, social within two hours, email and
-# forms within a business day (24 business hours).
+# forms within 24 business hours (three working days of eight hours).
 DEFAULT_RESPONSE_TARGETS: dict[Channel, dict[Priority, timedelta]] = {
     Channel.CHAT: _minutes(urgent=5, high=10, normal=15, low=30),
     Channel.SOCIAL: _minutes(urgent=30, high=60, normal=120, low=240),
