@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,13 @@ class RunningStack:
     url: str
     smtp_port: int
     process: subprocess.Popen[str]
+    clock_start: datetime
     output: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)  # real time when its clock read clock_start
+
+    def now(self) -> datetime:
+        """What the stack's clock reads now (to within the second it took to start)."""
+        return self.clock_start + timedelta(seconds=time.time() - self.started)
 
     @property
     def aws_endpoint(self) -> str:
@@ -84,7 +90,7 @@ def running_stack(clock: datetime) -> Iterator[RunningStack]:
         cwd=Path(__file__).resolve().parents[2],
         env={**os.environ, "PYTHONPATH": os.pathsep.join(["tools", "layers/frontdesk"])},
     )
-    stack = RunningStack(f"http://127.0.0.1:{port}", smtp_port, process)
+    stack = RunningStack(f"http://127.0.0.1:{port}", smtp_port, process, clock)
     ready = threading.Event()
     threading.Thread(target=_follow, args=(process.stdout, stack.output, ready), daemon=True).start()
     if not ready.wait(READY_TIMEOUT):

@@ -162,7 +162,11 @@ def api_event(
 
     method_, _, template_path = route.partition(" ")
     assert method_ == method
-    parameters = {"form_id": path.split("/")[2]} if path.startswith("/forms/") else {}
+    parameters = {
+        name[1:-1]: value
+        for name, value in zip(template_path.split("/"), path.split("/"), strict=False)
+        if name.startswith("{")
+    }
     raw_query = "&".join(f"{k}={v}" for k, v in (query or {}).items())
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     return http_api_event(

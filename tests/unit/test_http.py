@@ -5,16 +5,17 @@ import json
 
 import pytest
 
-from frontdesk.http import HttpRequest, json_response, preferred_language, redirect_response
+from frontdesk.http import HttpRequest, json_response, redirect_response
+from frontdesk.language.tags import ranked_languages
 
 
 @pytest.mark.parametrize(
     ("header", "language"),
     [
-        pytest.param("ru-RU,en;q=0.8", "ru-RU", id="first-without-weight"),
+        pytest.param("ru-RU,en;q=0.8", "ru", id="first-without-weight"),
         pytest.param("en;q=0.5, fa;q=0.9", "fa", id="highest-weight-wins"),
         pytest.param("de", "de", id="single"),
-        pytest.param("  pt-BR ; q=0.7 ,  en ; q=0.3 ", "pt-BR", id="spaces"),
+        pytest.param("  pt-BR ; q=0.7 ,  en ; q=0.3 ", "pt", id="spaces"),
         pytest.param("en;q=0.8, fr;q=0.8", "en", id="tie-keeps-first"),
         pytest.param("*, fr;q=0.5", "fr", id="wildcard-skipped"),
         pytest.param("en;q=0, de;q=0.1", "de", id="zero-weight-loses"),
@@ -23,13 +24,13 @@ from frontdesk.http import HttpRequest, json_response, preferred_language, redir
         pytest.param(",,en,,", "en", id="empty-parts"),
     ],
 )
-def test_preferred_language_picks_the_heaviest_tag(header: str, language: str):
-    assert preferred_language(header) == language
+def test_accept_language_ranks_the_heaviest_tag_first(header: str, language: str):
+    assert ranked_languages(header)[0] == language
 
 
 @pytest.mark.parametrize("header", [None, "", "*", " , ", "*;q=0.5", "fa;q=abc"])
-def test_preferred_language_without_a_usable_tag_is_none(header: str | None):
-    assert preferred_language(header) is None
+def test_accept_language_without_a_usable_tag_ranks_nothing(header: str | None):
+    assert ranked_languages(header) == []
 
 
 @pytest.mark.parametrize(
@@ -40,12 +41,12 @@ def test_preferred_language_without_a_usable_tag_is_none(header: str | None):
         pytest.param("fa;q=2, en;q=0.5", id="above-one"),
     ],
 )
-def test_preferred_language_skips_out_of_range_q_values(header: str):
-    assert preferred_language(header) == "en"
+def test_accept_language_skips_out_of_range_q_values(header: str):
+    assert ranked_languages(header) == ["en"]
 
 
-def test_preferred_language_never_picks_a_language_the_client_refuses():
-    assert preferred_language("fa;q=0") is None
+def test_accept_language_never_ranks_a_language_the_client_refuses():
+    assert ranked_languages("fa;q=0") == []
 
 
 def http_event(**overrides):

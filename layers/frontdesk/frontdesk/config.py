@@ -157,6 +157,49 @@ class EmailSettings(BaseModel):
         }
 
 
+class ChatProviderSettings(BaseModel):
+    """One chat platform Frontdesk takes webhooks from, at POST /chat/<provider>."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # What its requests are signed with: generic, the shared HMAC key; telegram, the
+    # setWebhook secret_token; slack, the signing secret; meta, the app secret; twilio, the
+    # account's auth token.
+    signing_secret: SecretStr
+    verify_token: SecretStr | None = Field(None, description="meta: the token of its GET handshake")
+    queue: str = "general"
+    priority: Priority = Priority.NORMAL
+    tags: tuple[str, ...] = ()
+    calendar: str | None = None
+
+    @field_validator("signing_secret")
+    @classmethod
+    def _not_empty(cls, secret: SecretStr) -> SecretStr:
+        if len(secret.get_secret_value()) < 8:
+            raise ValueError("use at least 8 characters")
+        return secret
+
+
+class ChatSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    providers: dict[str, ChatProviderSettings] = Field(
+        default_factory=dict, description="by provider: generic, telegram, slack, meta, twilio"
+    )
+    # The public URL the API is reached at (a custom domain, say), for checking Twilio's
+    # signature, which covers the URL as Twilio called it. Unset: rebuilt from the request.
+    public_base_url: str | None = None
+
+    @field_validator("providers")
+    @classmethod
+    def _known(cls, providers: dict[str, ChatProviderSettings]) -> dict[str, ChatProviderSettings]:
+        known = {"generic", "telegram", "slack", "meta", "twilio"}
+        for name in providers:
+            if name not in known:
+                raise ValueError(f"unknown chat provider {name!r}: use one of {', '.join(sorted(known))}")
+        return providers
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -168,6 +211,7 @@ class Settings(BaseModel):
     forms: dict[str, FormSettings] = Field(default_factory=lambda: {"contact": FormSettings()})
     hours: HoursSettings = Field(default_factory=HoursSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     max_form_body_bytes: int = Field(64 * 1024, ge=1024, le=6 * 1024 * 1024)
     max_message_chars: int = Field(20_000, ge=100, le=100_000)
     idempotency_window_hours: int = Field(24, ge=1, le=24 * 30)
@@ -206,6 +250,9 @@ class Settings(BaseModel):
             (f"email.mailboxes.{name}.calendar", box.calendar) for name, box in self.email.mailboxes.items()
         ]
         named += [(f"triage.rules[{rule.name!r}].calendar", rule.calendar) for rule in self.triage.rules]
+        named += [
+            (f"chat.providers.{name}.calendar", chat.calendar) for name, chat in self.chat.providers.items()
+        ]
         for where, calendar in named:
             if calendar is not None and calendar not in self.hours.calendars:
                 raise ValueError(f"{where}: {calendar!r} is not one of hours.calendars")

@@ -76,24 +76,3 @@ def page_response(status: int, page: Page, headers: dict[str, str] | None = None
 def redirect_response(location: str) -> dict[str, Any]:
     """303 See Other: after a browser post, the reload button must not post again."""
     return {"statusCode": 303, "headers": {"Location": location, "Cache-Control": "no-store"}, "body": ""}
-
-
-def preferred_language(accept_language: str | None) -> str | None:
-    """The first language of an Accept-Language header by weight, e.g. 'ru' for 'ru-RU,en;q=0.8'."""
-    best: tuple[float, str] | None = None
-    for part in (accept_language or "").split(","):
-        tag, _, params = part.strip().partition(";")
-        tag = tag.strip()
-        if not tag or tag == "*":
-            continue
-        weight = 1.0
-        if params.strip().startswith("q="):
-            try:
-                weight = float(params.strip()[2:])
-            except ValueError:
-                continue
-            if not 0 < weight <= 1:  # also rejects nan; q=0 means "not acceptable"
-                continue
-        if best is None or weight > best[0]:
-            best = (weight, tag)
-    return best[1] if best else None

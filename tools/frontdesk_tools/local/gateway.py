@@ -60,6 +60,8 @@ def http_api_event(
     content_type = headers.get("content-type", "")
     is_text = content_type.startswith(_TEXT_TYPES)
     now = clock.now()
+    # As API Gateway does, whatever the client sent: how the request reached the gateway.
+    headers = {**headers, "x-forwarded-proto": "http", "x-forwarded-for": source_ip}
     query: dict[str, str] = {}
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value

@@ -21,6 +21,7 @@ from frontdesk.tickets.model import (
 from frontdesk.tickets.reference import new_reference
 from frontdesk.tickets.store import (
     ConcurrentWriteError,
+    ConversationClaim,
     DuplicateInboundError,
     EmailIndexTakenError,
     InboundRecord,
@@ -41,6 +42,7 @@ class Accepted:
     reference: str
     created: bool  # a new ticket; False for a repeat delivery or a message added to a ticket
     appended: bool = False  # added to an existing ticket
+    ticket: Ticket | None = None  # the ticket as written, when this call created it
 
 
 def new_message_id() -> str:
@@ -56,11 +58,14 @@ def accept(
     default_language: str,
     idempotency_window: timedelta,
     first_reference: str | None = None,
+    conversation: ConversationClaim | None = None,
 ) -> Accepted:
     """Create the ticket for `message`, or return the one an earlier delivery created.
 
     `first_reference` is tried before random ones: a channel that stores files under the ticket
     before the transaction derives it from the event, so a redelivery reuses the same keys.
+    With `conversation`, the ticket becomes that chat's current one (ConversationTakenError if
+    another ticket did meanwhile: the caller decides again).
     """
     inbound = InboundRecord(message.scoped_key, message.fingerprint, now + idempotency_window)
     indexed = [message.email_message_id] if message.email_message_id else []
@@ -68,7 +73,7 @@ def accept(
         reference = first_reference if attempt == 0 and first_reference else new_reference(reference_prefix)
         ticket = _new_ticket(message, reference, now, default_language)
         try:
-            store.create_ticket(ticket, _message(message, reference, now), inbound, indexed)
+            store.create_ticket(ticket, _message(message, reference, now), inbound, indexed, conversation)
         except DuplicateInboundError as duplicate:
             if not duplicate.reference:
                 continue  # the old record expired between our two calls: it is no longer a duplicate
@@ -84,7 +89,7 @@ def accept(
             # Another delivery of the same event is committing; its result is visible next time.
             time.sleep(0.02 * (attempt + 1))
             continue
-        return Accepted(ticket.reference, created=True)
+        return Accepted(ticket.reference, created=True, ticket=ticket)
     raise RuntimeError(f"could not create a ticket after {_ATTEMPTS} attempts")
 
 
@@ -141,11 +146,13 @@ def _message(message: InboundMessage, reference: str, now: datetime) -> Message:
 
 
 def _new_ticket(message: InboundMessage, reference: str, now: datetime, default_language: str) -> Ticket:
-    suppressed = None
+    acknowledgement = None
     if message.acknowledgement_suppressed:
-        suppressed = Acknowledgement(
+        acknowledgement = Acknowledgement(
             state=AcknowledgementState.SUPPRESSED, claimed_at=now, reason=message.acknowledgement_suppressed
         )
+    elif message.acknowledged_inline:
+        acknowledgement = Acknowledgement(state=AcknowledgementState.SENT, claimed_at=now, sent_at=now)
     return Ticket(
         reference=reference,
         channel=message.channel,
@@ -160,7 +167,7 @@ def _new_ticket(message: InboundMessage, reference: str, now: datetime, default_
         excerpt=excerpt(message.body_text, EXCERPT_CHARS),
         created_at=now,
         updated_at=now,
-        acknowledgement=suppressed,
+        acknowledgement=acknowledgement,
         # Kept even when the index item is not written, for the In-Reply-To of our answers.
         email_message_ids=(message.email_message_id,) if message.email_message_id else (),
         participants=message.participants,
@@ -168,4 +175,6 @@ def _new_ticket(message: InboundMessage, reference: str, now: datetime, default_
         calendar=message.calendar,
         first_response_due_at=message.first_response_due_at,
         time_zone=message.time_zone,
+        conversation_id=message.conversation_id,
+        reply_to=message.reply_to,
     )

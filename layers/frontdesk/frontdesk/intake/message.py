@@ -37,6 +37,11 @@ class InboundMessage(BaseModel):
     raw_mail_key: str | None = None
     linked_reference: str | None = None
     time_zone: str | None = Field(None, description="the customer's, when known: an IANA name or ±HH:MM")
+    conversation_id: str | None = Field(None, description="a chat conversation, e.g. telegram:<chat id>")
+    reply_to: dict[str, str] = Field(default_factory=dict, description="what an answer in the chat needs")
+    # The channel answered in its own response (Telegram, Twilio): the ticket is acknowledged
+    # as it is created, so nothing else sends another acknowledgement.
+    acknowledged_inline: bool = False
     # Set by routing for a new ticket.
     calendar: str | None = None
     first_response_due_at: datetime | None = None

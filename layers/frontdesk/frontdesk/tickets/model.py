@@ -118,6 +118,9 @@ class Ticket(BaseModel):
     calendar: str | None = Field(None, description="the business calendar its promises count in")
     first_response_due_at: datetime | None = None
     time_zone: str | None = Field(None, description="the customer's, when known: an IANA name or ±HH:MM")
+    # Chat tickets: the conversation they belong to, and what an answer there needs (by provider).
+    conversation_id: str | None = None
+    reply_to: dict[str, str] = Field(default_factory=dict)
 
 
 class Message(BaseModel):

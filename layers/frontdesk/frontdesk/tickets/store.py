@@ -11,6 +11,8 @@ Single-table layout (every key is a string):
 | suppression     | SUPPRESS#<address>    | SUPPRESS                        | no mail to it until expires_at |
 | ack rate        | ACKRATE#<address>     | <UTC hour>                      | acknowledgements that hour     |
 | response sample | STATS#first-response  | <responded_at>#<reference>      | business time to a first answer|
+| conversation    | CONVERSATION#<id>     | CONVERSATION                    | a chat's current ticket        |
+| replay guard    | REPLAY#<digest>       | REPLAY                          | a signed request seen, by TTL  |
 
 gsi1 (RequesterIndex): gsi1pk = REQUESTER#<requester key>, gsi1sk = <created_at>#<reference>.
 gsi2 (StatusIndex):    gsi2pk = STATUS#<status>,          gsi2sk = <created_at>#<reference>.
@@ -45,6 +47,8 @@ INBOUND_ENTITY = "inbound"
 EMAIL_INDEX_ENTITY = "email_index"
 SUPPRESSION_ENTITY = "suppression"
 ACK_RATE_ENTITY = "ack_rate"
+CONVERSATION_ENTITY = "conversation"
+REPLAY_ENTITY = "replay"
 RESPONSE_SAMPLE_ENTITY = "response_sample"
 _RESPONSE_SAMPLES_PK = "STATS#first-response"
 
@@ -79,6 +83,19 @@ class EmailIndexTakenError(Exception):
     def __init__(self, email_message_id: str) -> None:
         super().__init__("Message-ID already indexed")
         self.email_message_id = email_message_id
+
+
+class ConversationTakenError(Exception):
+    """Another ticket became the conversation's current one since it was read; decide again."""
+
+
+@dataclass(frozen=True)
+class ConversationClaim:
+    """A new ticket becoming a chat conversation's current ticket, replacing `previous` (a
+    resolved one), or the first when `previous` is None."""
+
+    conversation_id: str
+    previous: str | None = None
 
 
 class TicketChangedError(Exception):
@@ -119,6 +136,10 @@ def _inbound_key(key: str) -> dict[str, Any]:
 
 def _email_index_key(email_message_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"EMAIL#{email_message_id}"}, "sk": {"S": "EMAIL"}}
+
+
+def _conversation_key(conversation_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"CONVERSATION#{conversation_id}"}, "sk": {"S": "CONVERSATION"}}
 
 
 def _suppression_key(address: str) -> dict[str, Any]:
@@ -222,12 +243,14 @@ class TicketStore:
         first_message: Message,
         inbound: InboundRecord,
         email_message_ids: Sequence[str] = (),
+        conversation: ConversationClaim | None = None,
     ) -> None:
         """Write a new ticket, its first message, its index items and the inbound event's
         idempotency item in ONE transaction.
 
         Raises DuplicateInboundError if the inbound event was accepted before, ReferenceTakenError
-        if the ticket's reference is in use, ConcurrentWriteError if another transaction raced.
+        if the ticket's reference is in use, ConversationTakenError if the conversation got
+        another ticket meanwhile, ConcurrentWriteError if another transaction raced.
         """
         ticket_put: TransactWriteItemTypeDef = {
             "Put": {
@@ -237,7 +260,12 @@ class TicketStore:
             }
         }
         self._write_inbound(
-            inbound, ticket_put, ReferenceTakenError(ticket.reference), first_message, email_message_ids
+            inbound,
+            ticket_put,
+            ReferenceTakenError(ticket.reference),
+            first_message,
+            email_message_ids,
+            conversation,
         )
 
     def append_message(
@@ -287,15 +315,19 @@ class TicketStore:
         ticket_refused: Exception,
         message: Message,
         email_message_ids: Sequence[str],
+        conversation: ConversationClaim | None = None,
     ) -> None:
         """One transaction: the inbound event's idempotency item, the ticket's write (its condition
-        failing raises `ticket_refused`), the message and its Message-ID index items."""
+        failing raises `ticket_refused`), the message, its Message-ID index items and, for a new
+        chat ticket, its conversation's index item (last)."""
         items: list[TransactWriteItemTypeDef] = [
             self._inbound_put(inbound, message.reference, message.created_at),
             ticket_write,
             {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(message))}},
         ]
         items += [self._email_index_put(mid, message.reference) for mid in email_message_ids]
+        if conversation:
+            items.append(self._conversation_put(conversation, message.reference))
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
@@ -304,6 +336,8 @@ class TicketStore:
                 raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
             if _reason_code(reasons, 1) == "ConditionalCheckFailed":
                 raise ticket_refused from error
+            if conversation and _reason_code(reasons, len(items) - 1) == "ConditionalCheckFailed":
+                raise ConversationTakenError(conversation.conversation_id) from error
             _raise_for_index_or_conflict(reasons, 3, email_message_ids, message.reference, error)
             raise
 
@@ -516,7 +550,49 @@ class TicketStore:
             ),
         )
 
+    def _conversation_put(self, claim: ConversationClaim, reference: str) -> TransactWriteItemTypeDef:
+        """The conversation's index item now names `reference`, if it still names what was read."""
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": {
+                    **_conversation_key(claim.conversation_id),
+                    **_serialise({"entity": CONVERSATION_ENTITY, "reference": reference}),
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        if claim.previous:
+            put["Put"]["ConditionExpression"] = "#reference = :previous"  # a reserved word
+            put["Put"]["ExpressionAttributeNames"] = {"#reference": "reference"}
+            put["Put"]["ExpressionAttributeValues"] = _serialise({":previous": claim.previous})
+        return put
+
+    def first_sighting(self, digest: str, now: datetime, until: datetime) -> bool:
+        """Remember a signed request until `until`; False when it was seen before (a replay)."""
+        item = {"entity": REPLAY_ENTITY, "expires_at": int(until.timestamp())}
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item={"pk": {"S": f"REPLAY#{digest}"}, "sk": {"S": "REPLAY"}, **_serialise(item)},
+                # An expired record that TTL has not deleted yet no longer counts.
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # -- reading --------------------------------------------------------------------------------
+
+    def find_conversation(self, conversation_id: str) -> str | None:
+        """The reference of a chat conversation's current ticket (open or not), if it has one."""
+        item = self._client.get_item(
+            TableName=self.table_name, Key=_conversation_key(conversation_id), ConsistentRead=True
+        ).get("Item")
+        return str(item["reference"]["S"]) if item else None
 
     def get_ticket(self, reference: str) -> Ticket | None:
         item = self._client.get_item(

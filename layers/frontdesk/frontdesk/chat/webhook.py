@@ -1,0 +1,181 @@
+"""POST (and GET) /chat/{provider}: verify, parse, store, and answer in the response when the
+platform allows it.
+
+Answers: 404 unknown or unconfigured provider; 413 too large; 401 bad, missing or stale
+signature, or a replayed signed request; 403 a failed subscription handshake; 400 malformed
+payload; 200 for everything valid, including events Frontdesk does not handle (so platforms stop
+retrying) and repeat deliveries (stored once). Nothing is stored before the checks pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
+
+from frontdesk.chat.intake import ChatOutcome, ChatResult, receive_chat
+from frontdesk.chat.providers import PROVIDERS
+from frontdesk.chat.providers.base import (
+    MAX_WEBHOOK_BYTES,
+    TIMESTAMP_TOLERANCE_SECONDS,
+    ChatMessage,
+    Handshake,
+    Ignored,
+    InlineReply,
+    Provider,
+    ProviderSecrets,
+    WebhookRejectedError,
+    WebhookRequest,
+)
+from frontdesk.config import ChatProviderSettings, Settings
+from frontdesk.http import HttpRequest, json_response
+from frontdesk.observability import logger, metrics
+from frontdesk.tickets.store import TicketStore
+
+# Providers that sign a timestamp: a request seen once within the tolerance window is refused
+# the second time. (The others are replay-safe by message id: a repeat is stored once.)
+SIGNED_TIMESTAMP_HEADERS = {
+    "generic": ("x-frontdesk-timestamp", "x-frontdesk-signature"),
+    "slack": ("x-slack-request-timestamp", "x-slack-signature"),
+}
+
+
+def public_url(request: HttpRequest, event: dict[str, Any], settings: Settings) -> str:
+    """The URL the platform called, as Twilio signs it: the configured public base URL, else
+    <scheme>://<domain><path> from the API Gateway event, with the query string."""
+    base = settings.chat.public_base_url
+    if base:
+        url = base.rstrip("/") + request.path
+    else:
+        domain = event.get("requestContext", {}).get("domainName") or request.header("host") or ""
+        scheme = "http" if request.header("x-forwarded-proto") == "http" else "https"
+        url = f"{scheme}://{domain}{request.path}"
+    raw_query = str(event.get("rawQueryString") or "")
+    return f"{url}?{raw_query}" if raw_query else url
+
+
+def handle_webhook(
+    request: HttpRequest, url: str, *, settings: Settings, store: TicketStore, now: datetime
+) -> dict[str, Any]:
+    name = request.path_parameters.get("provider", "")
+    provider = PROVIDERS.get(name)
+    configured = settings.chat.providers.get(name)
+    if provider is None or configured is None:
+        return _refused(404, "unknown_provider", name)
+    if len(request.body) > MAX_WEBHOOK_BYTES:
+        return _refused(413, "too_large", name)
+    webhook = WebhookRequest(
+        method=request.method,
+        url=url,
+        headers=request.headers,
+        query=request.query,
+        body=request.body,
+        received_at=now,
+    )
+    try:
+        provider.verify(webhook, _secrets(configured))
+        parsed = provider.parse(webhook)
+        if not _first_sighting(name, webhook, store, now):
+            raise WebhookRejectedError(401, "replayed")
+    except WebhookRejectedError as rejected:
+        return _refused(rejected.status, rejected.reason, name, getattr(rejected, "errors", None))
+    if isinstance(parsed, Handshake):
+        logger.info("webhook handshake answered", extra={"provider": name})
+        return {"statusCode": 200, "headers": {"Content-Type": parsed.content_type}, "body": parsed.body}
+    if isinstance(parsed, Ignored):
+        logger.info("webhook ignored", extra={"provider": name, "reason": parsed.reason})
+        metrics.add_metric(name="WebhookIgnored", unit=MetricUnit.Count, value=1)
+        return _empty_answer(provider)
+    try:
+        return _store_messages(parsed, provider, configured, settings=settings, store=store, now=now)
+    except (ClientError, BotoCoreError):
+        # Not stored: a 5xx makes the platform deliver again, so nothing is lost.
+        logger.exception("chat message could not be stored", extra={"provider": name})
+        metrics.add_metric(name="WebhookStoreUnavailable", unit=MetricUnit.Count, value=1)
+        return json_response(503, {"error": "unavailable"}, {"Retry-After": "5"})
+
+
+def _store_messages(
+    messages: list[ChatMessage],
+    provider: Provider,
+    configured: ChatProviderSettings,
+    *,
+    settings: Settings,
+    store: TicketStore,
+    now: datetime,
+) -> dict[str, Any]:
+    # Only a lone message can be answered in the response (Meta batches, and answers by API).
+    answers_inline = len(messages) == 1 and provider.answers_inline
+    inline: InlineReply | None = None
+    for message in messages:
+        result = receive_chat(
+            message,
+            provider=configured,
+            store=store,
+            settings=settings,
+            now=now,
+            acknowledged_inline=answers_inline,
+        )
+        _count(provider.name, result)
+        if result.outcome is ChatOutcome.CREATED and answers_inline and result.ticket:
+            from frontdesk.notify.acknowledgement import compose_chat_reply  # renders: loaded only here
+
+            text, _ = compose_chat_reply(result.ticket, settings, now)
+            inline = provider.inline_reply(message, text)
+    return _answer(inline) if inline else _empty_answer(provider)
+
+
+def _count(name: str, result: ChatResult) -> None:
+    logger.info(
+        "chat message stored",
+        extra={"provider": name, "reference": result.reference, "outcome": result.outcome.value},
+    )
+    metric = {ChatOutcome.CREATED: "TicketCreated", ChatOutcome.APPENDED: "ChatMessageAppended"}
+    metrics.add_metric(name=metric.get(result.outcome, "WebhookReplayed"), unit=MetricUnit.Count, value=1)
+
+
+def _secrets(configured: ChatProviderSettings) -> ProviderSecrets:
+    token = configured.verify_token.get_secret_value() if configured.verify_token else None
+    return ProviderSecrets(signing_secret=configured.signing_secret.get_secret_value(), verify_token=token)
+
+
+def _first_sighting(name: str, request: WebhookRequest, store: TicketStore, now: datetime) -> bool:
+    """For providers that sign a timestamp: True the first time a signed request is seen."""
+    headers = SIGNED_TIMESTAMP_HEADERS.get(name)
+    if headers is None or request.method != "POST":
+        return True
+    signed = "\n".join(request.header(header) or "" for header in headers)
+    digest = hashlib.sha256(f"{name}\n{signed}\n".encode() + request.body).hexdigest()
+    # Remembered past the tolerance window, after which the timestamp check refuses it anyway.
+    return store.first_sighting(digest, now, now + timedelta(seconds=2 * TIMESTAMP_TOLERANCE_SECONDS))
+
+
+def _answer(reply: InlineReply) -> dict[str, Any]:
+    return {
+        "statusCode": reply.status,
+        "headers": {"Content-Type": reply.content_type, "Cache-Control": "no-store"},
+        "body": reply.body,
+    }
+
+
+def _empty_answer(provider: Provider) -> dict[str, Any]:
+    """200 with nothing to say, in the form the platform expects (Twilio: an empty TwiML)."""
+    if provider.name == "twilio":
+        empty = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+        return {"statusCode": 200, "headers": {"Content-Type": "text/xml"}, "body": empty}
+    return json_response(200, {"ok": True})
+
+
+def _refused(
+    status: int, reason: str, provider: str, errors: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    logger.warning("webhook refused", extra={"provider": provider[:32], "status": status, "reason": reason})
+    metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
+    body: dict[str, Any] = {"error": reason}
+    if errors:
+        body["errors"] = errors
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
