@@ -11,7 +11,7 @@ from frontdesk import clock
 from frontdesk.config import get_settings
 from frontdesk.notify.effects import on_table_change
 from frontdesk.observability import logger, metrics
-from frontdesk.runtime import mailer, ticket_store
+from frontdesk.runtime import chat_sender, mailer, ticket_store
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -24,6 +24,7 @@ def handle_record(record: DynamoDBRecord) -> None:
         mailer=mailer(),
         settings=get_settings(),
         now=clock.now(),
+        chat_sender=chat_sender(),
     )
 
 

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from urllib.parse import urlencode
 
@@ -102,3 +103,54 @@ def test_a_slack_url_verification_is_answered(http: httpx.Client, local_stack: R
 
     assert answered.status_code == 200 and answered.text == challenge
     assert stale.status_code == 401
+
+
+def test_a_slack_message_is_answered_through_the_fake_slack_api(
+    http: httpx.Client, local_stack: RunningStack
+):
+    user = f"U{uuid.uuid4().hex[:8].upper()}"
+    payload = {
+        "token": "x",
+        "team_id": "T0LOCAL",
+        "api_app_id": "A0LOCAL",
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10]}",
+        "event_time": int(local_stack.now().timestamp()),
+        "event": {
+            "type": "message",
+            "channel": f"D{user}",
+            "channel_type": "im",
+            "user": user,
+            "text": "Hello, I cannot log in since this morning.",
+            "ts": f"{int(local_stack.now().timestamp())}.000100",
+        },
+    }
+    body = json.dumps(payload)
+    stamp = int(local_stack.now().timestamp())
+    digest = hmac.new(
+        b"local-slack-signing-secret", f"v0:{stamp}:{body}".encode(), hashlib.sha256
+    ).hexdigest()
+
+    response = http.post(
+        "/chat/slack",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": str(stamp),
+            "X-Slack-Signature": f"v0={digest}",
+        },
+    )
+
+    assert response.status_code == 200
+    deadline = time.monotonic() + 15
+    calls: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not calls:
+        calls = [
+            call
+            for call in http.get("/_local/chat-outbox").json()
+            if call["json"].get("channel") == f"D{user}"
+        ]
+        time.sleep(0.2)
+    assert len(calls) == 1
+    sent = calls[0]["json"]
+    assert isinstance(sent, dict) and "FD-" in sent["text"] and sent["thread_ts"] == payload["event"]["ts"]  # type: ignore[index]

@@ -4,6 +4,7 @@ from infra/template.yaml, deployed by the same code as the local stack."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ import pytest
 
 from frontdesk import clock, runtime
 from frontdesk.clock import shifted_environment
+from frontdesk_tools.local.chat_api import FakeChatApis, FakeChatApiServer, point_at_fakes
 from frontdesk_tools.local.moto_server import SerialMotoServer
 from frontdesk_tools.local.outbox import sent_emails
 from frontdesk_tools.local.provision import DeployedStack, deploy
@@ -32,6 +34,7 @@ class Aws:
     server: SerialMotoServer
     template: LocalTemplate
     stack: DeployedStack
+    chat_apis: FakeChatApis
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)  # type: ignore[call-overload]
@@ -55,7 +58,10 @@ def aws() -> Iterator[Aws]:
     server = SerialMotoServer("127.0.0.1", free_port("127.0.0.1"))
     server.start()
     template = load_template(DEFAULT_TEMPLATE, REGION)
-    config = json.dumps(_config_document())
+    chat_apis = FakeChatApiServer(("127.0.0.1", 0))
+    threading.Thread(target=chat_apis.serve_forever, daemon=True).start()
+    # Slack's and Meta's API calls go to local fakes, never to the platforms.
+    config = json.dumps(point_at_fakes(_config_document(), chat_apis.url))
     stack = deploy(
         template,
         boto3.Session(region_name=REGION),
@@ -68,7 +74,8 @@ def aws() -> Iterator[Aws]:
     boto3.client("ses", endpoint_url=server.endpoint, region_name=REGION).verify_domain_identity(
         Domain="example.com"
     )
-    yield Aws(server.endpoint, server, template, stack)
+    yield Aws(server.endpoint, server, template, stack, chat_apis.apis)
+    chat_apis.shutdown()
     server.stop()
 
 

@@ -288,3 +288,81 @@ def test_an_oversized_request_is_a_413_and_nothing_stored(aws: Aws, function_env
 
     assert response["statusCode"] == 413
     assert len(aws.items()) == before
+
+
+# -- Slack and Meta: answers through their APIs, sent by the stream consumer -------------------------
+
+SLACK_SECRET = "local-slack-signing-secret"
+META_SECRET = "local-meta-app-secret"
+
+
+def slack_event(event_id: str, user: str, text: str) -> bytes:
+    payload = json.loads((CORPUS / "slack/botbuilder-dotnet/MessageBody.json").read_text())
+    payload["event_id"] = event_id
+    payload["event"].update(user=user, text=text, channel=f"D{user}", channel_type="im")
+    payload["event"].pop("bot_id", None)
+    payload["event"].pop("subtype", None)
+    return json.dumps(payload).encode()
+
+
+def slack_headers(body: bytes, later: int = 0) -> dict[str, str]:
+    stamp = str(int(clock.now().timestamp()) + later)
+    digest = hmac.new(SLACK_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+    }
+
+
+def test_a_slack_message_is_acknowledged_through_the_api_once(aws: Aws, stream, lambda_context):
+    body = slack_event("Ev-ack-1", "U0SLACK1", "Hi, the export button does nothing.")
+
+    response = post(lambda_context, "slack", body, slack_headers(body))
+    retry = post(lambda_context, "slack", body, slack_headers(body, later=2))  # a retry is signed afresh
+    settle(stream)
+
+    assert response["statusCode"] == 200 and retry["statusCode"] == 200
+    calls = [call for call in aws.chat_apis.calls() if call["json"].get("channel") == "DU0SLACK1"]
+    assert len(calls) == 1
+    (call,) = calls
+    assert call["endpoint"] == "chat.postMessage" and call["authorized"]
+    assert "FD-" in call["json"]["text"] and call["json"]["thread_ts"]
+    reference = call["json"]["text"].split("FD-", 1)[1][:9]
+    found = runtime.ticket_store().get_ticket_with_messages("FD-" + reference)
+    assert found is not None
+    ticket, messages = found
+    assert ticket.acknowledgement is not None and ticket.acknowledgement.state.value == "sent"
+    assert [m.kind for m in messages] == [MessageKind.CUSTOMER, MessageKind.ACKNOWLEDGEMENT]
+
+
+def test_a_whatsapp_message_is_acknowledged_through_the_graph_api(aws: Aws, stream, lambda_context):
+    payload = json.loads((CORPUS / "whatsapp/pywa/message.json").read_text())["text"]  # samples by type
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["messages"][0]["id"] = "wamid.integration-1"
+    value["messages"][0]["text"]["body"] = "Olá, meu pedido não chegou."
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+    response = post(
+        lambda_context, "meta", body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+    )
+    settle(stream)
+
+    assert response["statusCode"] == 200
+    recipient = value["messages"][0]["from"]
+    calls = [call for call in aws.chat_apis.calls() if call["json"].get("to") == recipient]
+    assert len(calls) == 1
+    assert calls[0]["json"]["messaging_product"] == "whatsapp"
+    assert calls[0]["endpoint"] == f"{value['metadata']['phone_number_id']}/messages"
+    assert "FD-" in calls[0]["json"]["text"]["body"]
+
+
+def test_a_meta_subscription_handshake(aws: Aws, function_env, lambda_context):
+    def verify(token: str) -> dict[str, Any]:
+        query = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"}
+        event = api_event("GET", "GET /chat/{provider}", "/chat/meta", query=query)
+        return chat_webhook.lambda_handler(event, lambda_context)  # type: ignore[no-any-return]
+
+    assert verify("local-meta-verify-token")["body"] == "1158201444"
+    assert verify("guessed-token")["statusCode"] == 403

@@ -167,6 +167,10 @@ class ChatProviderSettings(BaseModel):
     # account's auth token.
     signing_secret: SecretStr
     verify_token: SecretStr | None = Field(None, description="meta: the token of its GET handshake")
+    # slack and meta answer through the platform's API: a bot token (xoxb-...) or a page or
+    # system-user access token, and where the API is (defaults to the platform's own).
+    api_token: SecretStr | None = None
+    api_base_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
     queue: str = "general"
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = ()

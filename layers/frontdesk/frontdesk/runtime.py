@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from frontdesk import aws
+from frontdesk.chat.outbound import ChatSender
 from frontdesk.config import get_settings
 from frontdesk.mail.storage import MailBucket
 from frontdesk.notify.mailer import SesMailer
@@ -23,6 +24,11 @@ def mailer() -> SesMailer:
 
 
 @cache
+def chat_sender() -> ChatSender:
+    return ChatSender()
+
+
+@cache
 def mail_bucket() -> MailBucket:
     settings = get_settings()
     if not settings.mail_bucket_name:
@@ -34,6 +40,7 @@ def reset() -> None:
     """Forget everything built from settings and clients (tests)."""
     ticket_store.cache_clear()
     mailer.cache_clear()
+    chat_sender.cache_clear()
     mail_bucket.cache_clear()
     get_settings.cache_clear()
     aws.reset_clients()

@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from frontdesk import clock
+from frontdesk_tools.local.chat_api import PREFIX as CHAT_API_PREFIX
+from frontdesk_tools.local.chat_api import FakeChatApis
 from frontdesk_tools.local.functions import FunctionError, FunctionTimeoutError, LocalFunction
 from frontdesk_tools.local.template import Route
 
@@ -111,10 +113,12 @@ class Gateway(ThreadingHTTPServer):
         routes: list[Route],
         functions: dict[str, LocalFunction],
         local_routes: dict[str, Callable[[], tuple[int, Any]]],
+        chat_apis: FakeChatApis | None = None,
     ) -> None:
         self.routes = compile_routes(routes)
         self.functions = functions
         self.local_routes = local_routes
+        self.chat_apis = chat_apis
         super().__init__(address, _GatewayHandler)
 
 
@@ -167,6 +171,11 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if self.command == "GET" and url.path in self.server.local_routes:
             status, payload = self.server.local_routes[url.path]()
+            self._send_json(status, payload)
+            return
+        if self.command == "POST" and url.path.startswith(CHAT_API_PREFIX) and self.server.chat_apis:
+            lowered = {name.lower(): value for name, value in self.headers.items()}
+            status, payload = self.server.chat_apis.answer(url.path, lowered, body)
             self._send_json(status, payload)
             return
         for compiled in self.server.routes:

@@ -18,6 +18,7 @@ import boto3
 from frontdesk import clock
 from frontdesk.clock import shifted_environment
 from frontdesk.config import Settings, read_config_file
+from frontdesk_tools.local.chat_api import FakeChatApis, point_at_fakes
 from frontdesk_tools.local.functions import LocalFunction, worker_environment
 from frontdesk_tools.local.gateway import Gateway
 from frontdesk_tools.local.moto_server import SerialMotoServer
@@ -73,6 +74,7 @@ class LocalStack:
     _gateway: Gateway | None = None
     _mail: MailListener | None = None
     _opt_dir: tempfile.TemporaryDirectory[str] | None = None
+    _chat_apis: FakeChatApis = field(default_factory=FakeChatApis)
 
     @property
     def url(self) -> str:
@@ -122,7 +124,9 @@ class LocalStack:
             {
                 "/_local/health": lambda: (200, {"status": "ok"}),
                 "/_local/outbox": lambda: (200, sent_emails(REGION)),
+                "/_local/chat-outbox": lambda: (200, self._chat_apis.calls()),
             },
+            self._chat_apis,
         )
         threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
 
@@ -131,6 +135,7 @@ class LocalStack:
         assert self.deployed is not None
         ssm = session.client("ssm", endpoint_url=self.aws_endpoint)
         names = {env["FRONTDESK_CONFIG_PARAMETER"] for env in self.deployed.environments.values()}
+        document = point_at_fakes(document, self.url)
         for name in names:
             ssm.put_parameter(Name=name, Value=json.dumps(document), Type="String", Overwrite=True)
 

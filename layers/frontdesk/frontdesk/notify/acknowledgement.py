@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from frontdesk.chat.outbound import ANSWERED_BY_API, ChatSender, PermanentChatError
 from frontdesk.config import Settings
 from frontdesk.hours.measured import median_first_response
 from frontdesk.hours.service_levels import desk_status, first_response_due, response_target
@@ -138,14 +139,25 @@ def _email(
 
 
 def acknowledge(
-    ticket: Ticket, *, store: TicketStore, mailer: SesMailer, settings: Settings, now: datetime
+    ticket: Ticket,
+    *,
+    store: TicketStore,
+    mailer: SesMailer,
+    settings: Settings,
+    now: datetime,
+    chat_sender: ChatSender | None = None,
 ) -> AckOutcome:
-    """Send the acknowledgement of a new ticket unless it was sent (or is being sent) already.
+    """Send the acknowledgement of a new ticket unless it was sent (or is being sent) already:
+    by email, or in the chat for platforms answered through their API.
 
     Claim, send, record: the conditional claim makes a retried stream record a no-op, and a send
     that certainly failed releases the claim so the retry can send. A crash between send and
     record leaves the claim in place: Frontdesk prefers a missing acknowledgement to a double.
     """
+    if ticket.conversation_id:
+        if chat_sender is None or ticket.source not in ANSWERED_BY_API:
+            return AckOutcome.NOT_APPLICABLE  # answered in the webhook response, or not at all
+        return _acknowledge_in_chat(ticket, store=store, sender=chat_sender, settings=settings, now=now)
     if not ticket.requester.email:
         return AckOutcome.NOT_APPLICABLE
     if ticket.acknowledgement and ticket.acknowledgement.state is AcknowledgementState.SUPPRESSED:
@@ -190,4 +202,51 @@ def acknowledge(
         now,
     )
     logger.info("acknowledgement sent", extra={"reference": ticket.reference})
+    return AckOutcome.SENT
+
+
+def _acknowledge_in_chat(
+    ticket: Ticket, *, store: TicketStore, sender: ChatSender, settings: Settings, now: datetime
+) -> AckOutcome:
+    provider = settings.chat.providers.get(ticket.source)
+    if provider is None or not ticket.reply_to:
+        return AckOutcome.NOT_APPLICABLE
+    if ticket.acknowledgement and ticket.acknowledgement.state is AcknowledgementState.SUPPRESSED:
+        return AckOutcome.SUPPRESSED
+    refusal = store.claim_acknowledgement(
+        ticket.reference, ticket.requester.key, now, settings.email.acknowledgements_per_sender_per_hour
+    )
+    if refusal is ClaimRefused.ALREADY_CLAIMED:
+        return AckOutcome.ALREADY_CLAIMED
+    if refusal:
+        metrics.add_metric(name="AcknowledgementSuppressed", unit=MetricUnit.Count, value=1)
+        return AckOutcome.SUPPRESSED
+    try:
+        measured = None
+        if settings.hours.promise == "measured":
+            measured = median_first_response(store, now, settings.hours.measured_min_samples)
+        text, _ = compose_chat_reply(ticket, settings, now, measured)
+        sender.send(ticket, text, provider)
+    except PermanentChatError as refused:
+        store.fail_acknowledgement(ticket.reference, refused.code, now)
+        logger.warning(
+            "chat acknowledgement refused", extra={"reference": ticket.reference, "code": refused.code}
+        )
+        return AckOutcome.REFUSED
+    except Exception:
+        store.release_acknowledgement(ticket.reference)  # the stream retries the record
+        raise
+    store.record_acknowledgement(
+        Message(
+            message_id=new_message_id(),
+            reference=ticket.reference,
+            direction=Direction.OUTBOUND,
+            kind=MessageKind.ACKNOWLEDGEMENT,
+            author=settings.desk_name,
+            body_text=text,
+            created_at=now,
+        ),
+        now,
+    )
+    logger.info("chat acknowledgement sent", extra={"reference": ticket.reference, "provider": ticket.source})
     return AckOutcome.SENT

@@ -1,5 +1,5 @@
 """What a change in the ticket table sets off. The stream consumer is Frontdesk's outbox: intake
-only writes, and every email follows from a committed change."""
+only writes, and every email or chat answer follows from a committed change."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from frontdesk.chat.outbound import ChatSender
 from frontdesk.config import Settings
 from frontdesk.notify.acknowledgement import AckOutcome, acknowledge
 from frontdesk.notify.mailer import SesMailer
@@ -22,9 +23,12 @@ def on_table_change(
     mailer: SesMailer,
     settings: Settings,
     now: datetime,
+    chat_sender: ChatSender | None = None,
 ) -> AckOutcome | None:
     """Carry out the effect of one stream record; None when the change needs none."""
     ticket = ticket_from_image(new_image) if new_image else None
     if event_name == "INSERT" and ticket is not None and ticket.status is TicketStatus.NEW:
-        return acknowledge(ticket, store=store, mailer=mailer, settings=settings, now=now)
+        return acknowledge(
+            ticket, store=store, mailer=mailer, settings=settings, now=now, chat_sender=chat_sender
+        )
     return None

@@ -502,35 +502,37 @@ class TicketStore:
                 raise
 
     def record_acknowledgement(self, message: Message, now: datetime) -> None:
-        """Record a sent acknowledgement: its state, its message, and its Message-ID for threading."""
-        assert message.email_message_id is not None
+        """Record a sent acknowledgement: its state, its message, and for email its Message-ID
+        (for threading)."""
+        updates = ["acknowledgement.#state = :sent", "acknowledgement.sent_at = :now"]
+        values: dict[str, Any] = {
+            ":sent": AcknowledgementState.SENT.value,
+            ":sending": AcknowledgementState.SENDING.value,
+            ":now": timestamp_key(now),
+        }
+        if message.email_message_id:
+            updates += [
+                "acknowledgement.email_message_id = :mid",
+                "email_message_ids = list_append(if_not_exists(email_message_ids, :none), :mids)",
+            ]
+            values.update(
+                {":mid": message.email_message_id, ":mids": [message.email_message_id], ":none": []}
+            )
         items: list[TransactWriteItemTypeDef] = [
             {
                 "Update": {
                     "TableName": self.table_name,
                     "Key": _ticket_key(message.reference),
-                    "UpdateExpression": (
-                        "SET acknowledgement.#state = :sent, acknowledgement.sent_at = :now,"
-                        " acknowledgement.email_message_id = :mid,"
-                        " email_message_ids = list_append(if_not_exists(email_message_ids, :none), :mids)"
-                    ),
+                    "UpdateExpression": "SET " + ", ".join(updates),
                     "ConditionExpression": "acknowledgement.#state = :sending",
                     "ExpressionAttributeNames": {"#state": "state"},
-                    "ExpressionAttributeValues": _serialise(
-                        {
-                            ":sent": AcknowledgementState.SENT.value,
-                            ":sending": AcknowledgementState.SENDING.value,
-                            ":now": timestamp_key(now),
-                            ":mid": message.email_message_id,
-                            ":mids": [message.email_message_id],
-                            ":none": [],
-                        }
-                    ),
+                    "ExpressionAttributeValues": _serialise(values),
                 }
             },
             {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(message))}},
-            self._email_index_put(message.email_message_id, message.reference),
         ]
+        if message.email_message_id:
+            items.append(self._email_index_put(message.email_message_id, message.reference))
         self._client.transact_write_items(TransactItems=items)
 
     def fail_acknowledgement(self, reference: str, reason: str, now: datetime) -> None:
