@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -154,3 +155,48 @@ def test_a_slack_message_is_answered_through_the_fake_slack_api(
     assert len(calls) == 1
     sent = calls[0]["json"]
     assert isinstance(sent, dict) and "FD-" in sent["text"] and sent["thread_ts"] == payload["event"]["ts"]  # type: ignore[index]
+
+
+def test_a_messenger_message_is_answered_through_the_fake_graph_api(
+    http: httpx.Client, local_stack: RunningStack
+):
+    sender = f"PSID{uuid.uuid4().hex[:10]}"
+    payload = {
+        "object": "page",
+        "entry": [
+            {
+                "id": "PAGE0001",
+                "time": 1795420800000,
+                "messaging": [
+                    {
+                        "sender": {"id": sender},
+                        "recipient": {"id": "PAGE0001"},
+                        "timestamp": 1795420800000,
+                        "message": {
+                            "mid": f"m_{uuid.uuid4().hex}",
+                            "text": "Bonjour, ma commande est bloquée.",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(b"local-meta-app-secret", body, hashlib.sha256).hexdigest()
+
+    response = http.post(
+        "/chat/meta",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+    )
+
+    assert response.status_code == 200
+    deadline = time.monotonic() + 15
+    calls: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not calls:
+        outbox = http.get("/_local/chat-outbox").json()
+        calls = [call for call in outbox if call["json"].get("recipient", {}).get("id") == sender]
+        time.sleep(0.2)
+    assert len(calls) == 1
+    assert calls[0]["endpoint"] == "PAGE0001/messages"
+    assert "FD-" in calls[0]["json"]["message"]["text"]

@@ -366,3 +366,41 @@ def test_a_meta_subscription_handshake(aws: Aws, function_env, lambda_context):
 
     assert verify("local-meta-verify-token")["body"] == "1158201444"
     assert verify("guessed-token")["statusCode"] == 403
+
+
+def forged(provider: str) -> tuple[bytes, dict[str, str]]:
+    """A well-formed request of `provider` signed with the wrong secret."""
+    if provider == "slack":
+        body = slack_event("Ev-forged", "U0FORGED", "hello")
+        stamp = str(int(clock.now().timestamp()))
+        digest = hmac.new(b"wrong-secret", f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+        return body, {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+    if provider == "meta":
+        body = json.dumps(json.loads((CORPUS / "whatsapp/pywa/message.json").read_text())["text"]).encode()
+        return body, {"X-Hub-Signature-256": "sha256=" + hmac.new(b"wrong", body, hashlib.sha256).hexdigest()}
+    if provider == "twilio":
+        fields = [("MessageSid", "SM-forged"), ("From", "+15550001"), ("To", "+15550002"), ("Body", "hi")]
+        url = "http://localhost/chat/twilio"
+        return urlencode(fields).encode(), {
+            "X-Twilio-Signature": twilio_signature(url, fields, token="wrong")
+        }
+    if provider == "generic":
+        body = generic_body("evt-forged")
+        return body, generic_headers(body, secret="wrong-secret")
+    return telegram_update(5550099, 1, "hello"), {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+
+
+@pytest.mark.parametrize("provider", ["generic", "telegram", "slack", "meta", "twilio"])
+def test_a_request_signed_with_the_wrong_secret_stores_nothing(
+    aws: Aws, function_env, lambda_context, provider: str
+):
+    body, headers = forged(provider)
+    content_type = "application/x-www-form-urlencoded" if provider == "twilio" else "application/json"
+    before = len(aws.items())
+
+    response = post(
+        lambda_context, provider, body, {"Content-Type": content_type, "Host": "localhost", **headers}
+    )
+
+    assert response["statusCode"] == 401
+    assert len(aws.items()) == before
