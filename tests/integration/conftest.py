@@ -69,7 +69,7 @@ def aws() -> Iterator[Aws]:
         {"Stage": "test", "ConfigParameterName": CONFIG_PARAMETER, "SenderIdentity": "example.com"},
     )
     boto3.client("ssm", endpoint_url=server.endpoint, region_name=REGION).put_parameter(
-        Name=CONFIG_PARAMETER, Value=config, Type="String"
+        Name=CONFIG_PARAMETER, Value=config, Type="SecureString"
     )
     boto3.client("ses", endpoint_url=server.endpoint, region_name=REGION).verify_domain_identity(
         Domain="example.com"

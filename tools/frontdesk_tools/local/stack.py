@@ -137,7 +137,7 @@ class LocalStack:
         names = {env["FRONTDESK_CONFIG_PARAMETER"] for env in self.deployed.environments.values()}
         document = point_at_fakes(document, self.url)
         for name in names:
-            ssm.put_parameter(Name=name, Value=json.dumps(document), Type="String", Overwrite=True)
+            ssm.put_parameter(Name=name, Value=json.dumps(document), Type="SecureString", Overwrite=True)
 
     def _start_functions(self) -> None:
         assert self.template is not None and self.deployed is not None
