@@ -79,6 +79,10 @@ def accept(
                 continue  # the old record expired between our two calls: it is no longer a duplicate
             if duplicate.fingerprint != message.fingerprint:
                 raise IdempotencyKeyReusedError(message.idempotency_key) from duplicate
+            if duplicate.reference == reference and reference != first_reference:
+                # Our own write: the SDK retried a transaction that had committed (a timeout), and
+                # the retry found its record. A freshly drawn reference is no one else's.
+                return Accepted(reference, created=True, ticket=ticket)
             return Accepted(duplicate.reference, created=False)
         except ReferenceTakenError:
             continue

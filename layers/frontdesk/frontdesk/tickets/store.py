@@ -25,6 +25,8 @@ Every item has `entity`, which the stream consumer's filter matches on.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -328,8 +330,11 @@ class TicketStore:
         items += [self._email_index_put(mid, message.reference) for mid in email_message_ids]
         if conversation:
             items.append(self._conversation_put(conversation, message.reference))
+        # The same token for the same writes: when the SDK retries a call that had committed
+        # (a timeout), DynamoDB answers success instead of failing the conditions on our own items.
+        token = hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()[:36]
         try:
-            self._client.transact_write_items(TransactItems=items)
+            self._client.transact_write_items(TransactItems=items, ClientRequestToken=token)
         except ClientError as error:
             reasons = _cancellation_reasons(error)
             if _reason_code(reasons, 0) == "ConditionalCheckFailed":
