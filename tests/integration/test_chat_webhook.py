@@ -299,7 +299,11 @@ META_SECRET = "local-meta-app-secret"
 def slack_event(event_id: str, user: str, text: str) -> bytes:
     payload = json.loads((CORPUS / "slack/botbuilder-dotnet/MessageBody.json").read_text())
     payload["event_id"] = event_id
-    payload["event"].update(user=user, text=text, channel=f"D{user}", channel_type="im")
+    sent = f"{clock.now().timestamp():.6f}"
+    payload["event"].update(
+        user=user, text=text, channel=f"D{user}", channel_type="im", ts=sent, event_ts=sent
+    )
+    payload["event_time"] = int(clock.now().timestamp())
     payload["event"].pop("bot_id", None)
     payload["event"].pop("subtype", None)
     return json.dumps(payload).encode()
@@ -341,6 +345,7 @@ def test_a_whatsapp_message_is_acknowledged_through_the_graph_api(aws: Aws, stre
     value = payload["entry"][0]["changes"][0]["value"]
     value["messages"][0]["id"] = "wamid.integration-1"
     value["messages"][0]["text"]["body"] = "Olá, meu pedido não chegou."
+    value["messages"][0]["timestamp"] = str(int(clock.now().timestamp()))
     body = json.dumps(payload).encode()
     signature = "sha256=" + hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
 
@@ -403,4 +408,28 @@ def test_a_request_signed_with_the_wrong_secret_stores_nothing(
     )
 
     assert response["statusCode"] == 401
+    assert len(aws.items()) == before
+
+
+def test_a_telegram_message_from_weeks_ago_is_refused_as_a_replay(aws: Aws, function_env, lambda_context):
+    update = json.loads(telegram_update(5550006, 1, "an old message, captured and sent again"))
+    update["message"]["date"] = int(clock.now().timestamp()) - 20 * 86400
+    before = len(aws.items())
+
+    response = telegram(lambda_context, json.dumps(update).encode())
+
+    assert response["statusCode"] == 401
+    assert json.loads(response["body"])["error"] == "stale_message"
+    assert len(aws.items()) == before
+
+
+def test_a_replayed_slack_request_is_refused(aws: Aws, function_env, lambda_context):
+    body = slack_event("Ev-replayed", "U0REPLAY", "Is the API down?")
+    headers = slack_headers(body)
+
+    assert post(lambda_context, "slack", body, headers)["statusCode"] == 200
+    before = len(aws.items())
+    replayed = post(lambda_context, "slack", body, headers)
+
+    assert (replayed["statusCode"], json.loads(replayed["body"])["error"]) == (401, "replayed")
     assert len(aws.items()) == before

@@ -37,7 +37,10 @@ from frontdesk.observability import logger, metrics
 from frontdesk.tickets.store import TicketStore
 
 # Providers that sign a timestamp: a request seen once within the tolerance window is refused
-# the second time. (The others are replay-safe by message id: a repeat is stored once.)
+# the second time. (The others are replay-safe by message id: a repeat is stored once while its
+# id is remembered, and a message older than MAX_MESSAGE_AGE is refused outright, so a captured
+# request cannot come back once its id is forgotten.)
+MAX_MESSAGE_AGE = timedelta(days=10)  # platforms retry for days, never this long
 SIGNED_TIMESTAMP_HEADERS = {
     "generic": ("x-frontdesk-timestamp", "x-frontdesk-signature"),
     "slack": ("x-slack-request-timestamp", "x-slack-signature"),
@@ -90,6 +93,14 @@ def handle_webhook(
         logger.info("webhook ignored", extra={"provider": name, "reason": parsed.reason})
         metrics.add_metric(name="WebhookIgnored", unit=MetricUnit.Count, value=1)
         return _empty_answer(provider)
+    fresh = [message for message in parsed if now - message.sent_at <= MAX_MESSAGE_AGE]
+    if not fresh:
+        return _refused(401, "stale_message", name)
+    if len(fresh) < len(parsed):
+        logger.warning(
+            "stale chat messages skipped", extra={"provider": name, "count": len(parsed) - len(fresh)}
+        )
+    parsed = fresh
     try:
         return _store_messages(parsed, provider, configured, settings=settings, store=store, now=now)
     except (ClientError, BotoCoreError):
