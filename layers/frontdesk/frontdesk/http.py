@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from frontdesk.rendering import Page
+if TYPE_CHECKING:  # only pages need Jinja: webhook handlers must not pay for importing it
+    from frontdesk.rendering import Page
 
 _PAGE_HEADERS = {
     "Content-Type": "text/html; charset=utf-8",

@@ -85,7 +85,7 @@ def handle_webhook(
         if not _first_sighting(name, webhook, store, now):
             raise WebhookRejectedError(401, "replayed")
     except WebhookRejectedError as rejected:
-        return _refused(rejected.status, rejected.reason, name, getattr(rejected, "errors", None))
+        return _refused(rejected.status, rejected.reason, name, rejected.errors)
     if isinstance(parsed, Handshake):
         logger.info("webhook handshake answered", extra={"provider": name})
         return {"statusCode": 200, "headers": {"Content-Type": parsed.content_type}, "body": parsed.body}

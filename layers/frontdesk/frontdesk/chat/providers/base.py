@@ -18,12 +18,14 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 class WebhookRejectedError(Exception):
     """The request is refused. `status` is the HTTP answer (401 bad or missing signature, stale
     timestamp; 400 malformed payload; 403 a failed handshake); `reason` a short code for logs and
-    metrics (never request content)."""
+    metrics (never request content); `errors` what is wrong per field, where a scheme says so
+    ([{"field": "author.id", "message": ...}], naming the rule, never the value sent)."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(f"{status} {reason}")
         self.status = status
         self.reason = reason
+        self.errors = errors or []
 
 
 @dataclass(frozen=True)

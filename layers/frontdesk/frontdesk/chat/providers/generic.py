@@ -173,8 +173,7 @@ class InvalidPayloadError(WebhookRejectedError):
     The messages name the rule, never the value sent."""
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__(400, "invalid_payload")
-        self.errors = errors
+        super().__init__(400, "invalid_payload", errors)
 
 
 def _field_errors(invalid: ValidationError) -> list[dict[str, str]]:
