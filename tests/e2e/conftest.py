@@ -22,6 +22,8 @@ from frontdesk_tools.local.stack import free_port
 from tests.conftest import CLOSED_INSTANT, OPEN_INSTANT
 
 READY_TIMEOUT = 120
+# The bearer token the stacks' agent API accepts (where AWS would check an agent's JWT).
+AGENT_TOKEN = "e2e-agent-token"
 
 
 @dataclass
@@ -81,6 +83,8 @@ def running_stack(clock: datetime) -> Iterator[RunningStack]:
         str(smtp_port),
         "--clock",
         clock.isoformat(),
+        "--agent-token",
+        AGENT_TOKEN,
     ]
     process = subprocess.Popen(
         command,

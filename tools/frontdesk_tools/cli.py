@@ -24,6 +24,7 @@ def _dev(arguments: argparse.Namespace) -> int:
         template_path=arguments.template,
         pool_size=arguments.workers,
         clock_start=arguments.clock,
+        agent_token=arguments.agent_token,
     )
     stack = LocalStack(options)
     stopping = threading.Event()
@@ -41,6 +42,7 @@ def _dev(arguments: argparse.Namespace) -> int:
             f" | SMTP: {options.host}:{options.smtp_port} | AWS (moto): {stack.aws_endpoint}",
             flush=True,
         )
+        print(f"Agent API token: {options.agent_token}", flush=True)
         if options.clock_start:
             print(f"Clock started at {options.clock_start.isoformat()} and running", flush=True)
         stopping.wait()
@@ -79,6 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         metavar="ISO-8601",
         help="start the clock at this instant (e.g. 2026-11-28T23:00:00+01:00); it then runs forward",
+    )
+    dev.add_argument(
+        "--agent-token",
+        default=None,
+        metavar="TOKEN",
+        help="bearer token the agent API accepts locally"
+        " (default: $FRONTDESK_AGENT_TOKEN, else a random one, printed at start)",
     )
     arguments = parser.parse_args(argv)
     return _dev(arguments)  # "dev" is the only command so far

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only pages need Jinja: webhook handlers must not pay for importing it
@@ -28,12 +28,14 @@ class HttpRequest:
     query: dict[str, str]
     headers: dict[str, str]  # names lower-cased, as HTTP APIs deliver them
     body: bytes
+    claims: dict[str, Any] = field(default_factory=dict)  # a JWT authorizer's, for authorized routes
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> HttpRequest:
         raw_body = event.get("body") or ""
         body = base64.b64decode(raw_body) if event.get("isBase64Encoded") else raw_body.encode("utf-8")
         http = event.get("requestContext", {}).get("http", {})
+        authorizer = event.get("requestContext", {}).get("authorizer") or {}
         return cls(
             route_key=str(event.get("routeKey", "")),
             method=str(http.get("method", "")),
@@ -42,6 +44,7 @@ class HttpRequest:
             query=dict(event.get("queryStringParameters") or {}),
             headers={name.lower(): value for name, value in (event.get("headers") or {}).items()},
             body=body,
+            claims=dict(authorizer.get("jwt", {}).get("claims") or {}),
         )
 
     def header(self, name: str) -> str | None:

@@ -4,25 +4,39 @@ the functions the template routes them to, and their proxy responses become HTTP
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from frontdesk import clock
 from frontdesk_tools.local.chat_api import PREFIX as CHAT_API_PREFIX
 from frontdesk_tools.local.chat_api import FakeChatApis
-from frontdesk_tools.local.functions import FunctionError, FunctionTimeoutError, LocalFunction
+from frontdesk_tools.local.functions import FunctionError, FunctionTimeoutError
 from frontdesk_tools.local.template import Route
 
 # API Gateway's own payload limit; anything under it reaches the function, which sets its own.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 # HTTP APIs pass these content types through as text; any other body is base64-encoded.
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+# Who a request the local agent token authorizes comes from, as a JWT authorizer would pass on the
+# token's claims (API Gateway gives every claim as a string).
+LOCAL_AGENT_CLAIMS: dict[str, str] = {
+    "sub": "local-agent",
+    "email": "agent@localhost",
+    "iss": "frontdesk-local",
+}
+
+
+class Invocable(Protocol):
+    """What the gateway invokes: a LocalFunction, or a test's stand-in."""
+
+    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,10 @@ def http_api_event(
     headers: dict[str, str],
     body: bytes,
     source_ip: str,
+    claims: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The payload 2.0 event for a request; `claims`, when given, are those of the JWT the route's
+    authorizer accepted (requestContext.authorizer.jwt, as API Gateway passes them on)."""
     content_type = headers.get("content-type", "")
     is_text = content_type.startswith(_TEXT_TYPES)
     now = clock.now()
@@ -93,6 +110,9 @@ def http_api_event(
         },
         "isBase64Encoded": bool(body) and not is_text,
     }
+    if claims is not None:
+        # A JWT authorizer has no scopes to pass on unless the route requires some.
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": dict(claims), "scopes": None}}
     if "cookie" in headers:
         event["cookies"] = [cookie.strip() for cookie in headers["cookie"].split(";")]
     if query:
@@ -111,12 +131,15 @@ class Gateway(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         routes: list[Route],
-        functions: dict[str, LocalFunction],
+        functions: Mapping[str, Invocable],
         local_routes: dict[str, Callable[[], tuple[int, Any]]],
         chat_apis: FakeChatApis | None = None,
+        agent_token: str | None = None,
     ) -> None:
         self.routes = compile_routes(routes)
         self.functions = functions
+        # Stands in for every JWT authorizer the template declares; None: such routes refuse all.
+        self.agent_token = agent_token
         self.local_routes = local_routes
         self.chat_apis = chat_apis
         super().__init__(address, _GatewayHandler)
@@ -186,13 +209,29 @@ class _GatewayHandler(BaseHTTPRequestHandler):
                 return
         self._send_json(404, {"message": "Not Found"})
 
+    def _authorized(self) -> bool:
+        """Whether the request carries the stack's agent token, where API Gateway would check a JWT."""
+        expected = self.server.agent_token
+        scheme, _, token = (self.headers.get("Authorization") or "").strip().partition(" ")
+        if not expected or scheme.lower() != "bearer" or not token.strip():
+            return False
+        # Constant time, on bytes: compare_digest refuses non-ASCII str.
+        return hmac.compare_digest(token.strip().encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
+
     def _invoke(self, route: Route, parameters: dict[str, str], path: str, query: str, body: bytes) -> None:
+        claims = None
+        if route.authorizer is not None:
+            if not self._authorized():
+                # API Gateway's answer; the function never runs.
+                self._send_json(401, {"message": "Unauthorized"})
+                return
+            claims = LOCAL_AGENT_CLAIMS
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
             key = name.lower()
             headers[key] = f"{headers[key]},{value}" if key in headers else value
         event = http_api_event(
-            route, parameters, self.command, path, query, headers, body, self.client_address[0]
+            route, parameters, self.command, path, query, headers, body, self.client_address[0], claims
         )
         try:
             result = self.server.functions[route.function].invoke(event)

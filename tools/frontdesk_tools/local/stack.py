@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
 import tempfile
 import threading
@@ -51,6 +52,12 @@ def free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
+def agent_token(given: str | None) -> str:
+    """The token agents present locally: the one given, FRONTDESK_AGENT_TOKEN, or a fresh random one
+    (so a stack left listening on a shared network is not open to a guessable token)."""
+    return given or os.environ.get("FRONTDESK_AGENT_TOKEN") or secrets.token_urlsafe(24)
+
+
 @dataclass
 class StackOptions:
     host: str = "127.0.0.1"
@@ -61,6 +68,9 @@ class StackOptions:
     template_path: Path = DEFAULT_TEMPLATE
     pool_size: int = 2
     clock_start: datetime | None = None  # the instant the stack's clock starts at (then runs on)
+    # The bearer token the gateway accepts where the template puts a JWT authorizer (agent routes).
+    # None: FRONTDESK_AGENT_TOKEN from the environment, else a random one chosen at start.
+    agent_token: str | None = None
 
 
 @dataclass
@@ -93,6 +103,7 @@ class LocalStack:
 
         if not self.options.aws_port:
             self.options.aws_port = free_port(self.options.host)
+        self.options.agent_token = agent_token(self.options.agent_token)
         self._moto = SerialMotoServer(self.options.host, self.options.aws_port)
         self._moto.start()
         session = boto3.Session(
@@ -127,6 +138,7 @@ class LocalStack:
                 "/_local/chat-outbox": lambda: (200, self._chat_apis.calls()),
             },
             self._chat_apis,
+            self.options.agent_token,
         )
         threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
 

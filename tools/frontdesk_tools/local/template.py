@@ -49,6 +49,7 @@ class Route:
     method: str
     path: str  # as declared, e.g. /forms/{form_id}
     function: str  # logical id
+    authorizer: str | None = None  # the API authorizer guarding the route (None: public)
 
     @property
     def route_key(self) -> str:
@@ -174,9 +175,11 @@ def load_template(path: Path, region: str = "us-east-1") -> LocalTemplate:
             template.layers[logical_id] = LayerSpec(logical_id, code_dirs[logical_id], built)
         for event in resource.get("Properties", {}).get("Events", {}).values():
             if event["Type"] == "HttpApi":
-                template.routes.append(
-                    Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id)
-                )
+                method, route_path = event["Properties"]["Method"].upper(), event["Properties"]["Path"]
+                # Without ApiId the event belongs to the API SAM creates implicitly.
+                api = _ref_target(event["Properties"].get("ApiId")) or "ServerlessHttpApi"
+                authorizer = _route_authorizer(resources.get(api, {}), method, route_path)
+                template.routes.append(Route(method, route_path, logical_id, authorizer))
     template.streams = [
         _subscription(resource["Properties"])
         for resource in resources.values()
@@ -191,6 +194,22 @@ def load_template(path: Path, region: str = "us-east-1") -> LocalTemplate:
         if rule is not None
     ]
     return template
+
+
+def _route_authorizer(api: dict[str, Any], method: str, path: str) -> str | None:
+    """The authorizer API Gateway applies to a route, read from the OpenAPI body SAM translated the
+    API into: that body already settles the event's Auth.Authorizer against the API's (or Globals')
+    DefaultAuthorizer, and "NONE" comes out as a security requirement named NONE."""
+    body = api.get("Properties", {}).get("Body")
+    if not isinstance(body, dict):
+        return None  # an API defined elsewhere (DefinitionUri): nothing to read locally
+    key = "x-amazon-apigateway-any-method" if method == "ANY" else method.lower()
+    operation = body.get("paths", {}).get(path, {}).get(key, {})
+    for requirement in operation.get("security") or []:
+        for name in requirement:
+            if name != "NONE":
+                return str(name)
+    return None
 
 
 def _without_references_to(value: Any, dropped: set[str]) -> Any:

@@ -9,9 +9,21 @@ from pydantic import BaseModel, ConfigDict, Field
 class TicketStatus(StrEnum):
     NEW = "new"
     OPEN = "open"
-    PENDING = "pending"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
+    PENDING = "pending"  # waiting for the customer
+    RESOLVED = "resolved"  # answered; a customer's reply reopens it
+    CLOSED = "closed"  # final
+
+
+# Where an agent may move a ticket from each status.
+STATUS_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.NEW: frozenset(
+        {TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.OPEN: frozenset({TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.PENDING: frozenset({TicketStatus.OPEN, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.OPEN, TicketStatus.CLOSED}),
+    TicketStatus.CLOSED: frozenset(),
+}
 
 
 class Priority(StrEnum):
@@ -115,6 +127,8 @@ class Ticket(BaseModel):
     participants: tuple[str, ...] = ()
     linked_reference: str | None = Field(None, description="the earlier ticket this one follows up")
     resolved_at: datetime | None = None
+    assignee: str | None = Field(None, description="the agent working it")
+    first_responded_at: datetime | None = Field(None, description="when an agent first answered the customer")
     calendar: str | None = Field(None, description="the business calendar its promises count in")
     first_response_due_at: datetime | None = None
     time_zone: str | None = Field(None, description="the customer's, when known: an IANA name or ±HH:MM")

@@ -37,7 +37,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from frontdesk.tickets.model import AcknowledgementState, Message, Ticket, TicketStatus
+from frontdesk.tickets.model import AcknowledgementState, Message, Priority, Ticket, TicketStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -153,6 +153,28 @@ def _ack_rate_key(address: str, now: datetime) -> dict[str, Any]:
         "pk": {"S": f"ACKRATE#{address.strip().lower()}"},
         "sk": {"S": now.astimezone(UTC).strftime("%Y-%m-%dT%H")},
     }
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    tickets: list[Ticket]
+    next_key: Mapping[str, Any] | None  # where the next page starts (DynamoDB's key, as sent)
+
+
+_INDEX_KEYS = {REQUESTER_INDEX: ("gsi1pk", "gsi1sk"), STATUS_INDEX: ("gsi2pk", "gsi2sk")}
+
+
+def _checked_start_key(key: Mapping[str, Any], index: str, partition: tuple[str, str]) -> dict[str, Any]:
+    """A page's start key as a client handed it back: only string keys of this index's partition
+    (anything else could read another partition or fail inside DynamoDB)."""
+    expected = {"pk", "sk", *_INDEX_KEYS[index]}
+    if set(key) != expected or not all(
+        isinstance(value, dict) and set(value) == {"S"} for value in key.values()
+    ):
+        raise ValueError("not a start key of this listing")
+    if key[partition[0]]["S"] != partition[1]:
+        raise ValueError("not a start key of this listing")
+    return {name: {"S": str(value["S"])} for name, value in key.items()}
 
 
 def _plain(model: BaseModel) -> dict[str, Any]:
@@ -668,6 +690,109 @@ class TicketStore:
         ticket = ticket_from_image(_deserialise(response["Attributes"]))
         assert ticket is not None
         return ticket
+
+    def update_ticket(
+        self,
+        ticket: Ticket,
+        now: datetime,
+        *,
+        status: TicketStatus | None = None,
+        priority: Priority | None = None,
+        assignee: str | None = None,
+        unassign: bool = False,
+        tags: Sequence[str] | None = None,
+    ) -> Ticket:
+        """An agent's change to `ticket`, applied only if its status is still the one read
+        (TicketChangedError otherwise: someone else moved it meanwhile)."""
+        sets = ["updated_at = :now"]
+        removals: list[str] = []
+        values: dict[str, Any] = {":now": timestamp_key(now), ":expected": ticket.status.value}
+        if status is not None and status is not ticket.status:
+            sets += ["#status = :status", "gsi2pk = :key"]
+            values.update({":status": status.value, ":key": f"STATUS#{status}"})
+            if status is TicketStatus.RESOLVED:
+                sets.append("resolved_at = :now")
+            elif status is not TicketStatus.CLOSED:
+                removals.append("resolved_at")
+        if priority is not None:
+            sets.append("priority = :priority")
+            values[":priority"] = priority.value
+        if assignee is not None:
+            sets.append("assignee = :assignee")
+            values[":assignee"] = assignee
+        elif unassign:
+            removals.append("assignee")
+        if tags is not None:
+            sets.append("tags = :tags")
+            values[":tags"] = list(tags)
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removals) if removals else "")
+        try:
+            response = self._client.update_item(
+                TableName=self.table_name,
+                Key=_ticket_key(ticket.reference),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk) AND #status = :expected",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_serialise(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise TicketChangedError(ticket.reference) from error
+            raise
+        updated = ticket_from_image(_deserialise(response["Attributes"]))
+        assert updated is not None
+        return updated
+
+    def page_of_tickets(
+        self,
+        *,
+        status: TicketStatus | None,
+        requester_key: str | None = None,
+        channel: str | None = None,
+        queue: str | None = None,
+        limit: int = 50,
+        start_key: Mapping[str, Any] | None = None,
+    ) -> TicketPage:
+        """One page of tickets from an index, never a scan: a requester's (newest first) when
+        `requester_key` is given, else one status's (oldest first, the order a queue is worked
+        in). Other conditions filter the page; a page may then hold fewer than `limit`."""
+        if requester_key:
+            index, partition, ascending = REQUESTER_INDEX, ("gsi1pk", f"REQUESTER#{requester_key}"), False
+        elif status is not None:
+            index, partition, ascending = STATUS_INDEX, ("gsi2pk", f"STATUS#{status}"), True
+        else:
+            raise ValueError("give a status or a requester")
+        names = {"#p": partition[0]}
+        values: dict[str, Any] = {":p": partition[1]}
+        filters = []
+        for attribute, value in (
+            ("status", status if requester_key else None),
+            ("channel", channel),
+            ("queue", queue),
+        ):
+            if value is not None:
+                names[f"#{attribute}"] = attribute
+                values[f":{attribute}"] = str(value)
+                filters.append(f"#{attribute} = :{attribute}")
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": "#p = :p",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _serialise(values),
+            "ScanIndexForward": ascending,
+            "Limit": limit,
+        }
+        if filters:
+            arguments["FilterExpression"] = " AND ".join(filters)
+        if start_key is not None:
+            arguments["ExclusiveStartKey"] = _checked_start_key(start_key, index, partition)
+        page = self._client.query(**arguments)
+        tickets = [
+            ticket for item in page.get("Items", []) if (ticket := ticket_from_image(_deserialise(item)))
+        ]
+        return TicketPage(tickets, page.get("LastEvaluatedKey"))
 
     # -- measured response times ---------------------------------------------------------------
 

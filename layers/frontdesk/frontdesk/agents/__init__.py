@@ -1,0 +1,1 @@
+"""The agent API: what support agents do with tickets."""

@@ -1,0 +1,169 @@
+"""The agent API's handler against moto: list from indexes, read, and move tickets only where
+their status allows. (The authorizer in front of it is tested with the local gateway.)"""
+
+import json
+from typing import Any
+
+import pytest
+
+from frontdesk import clock, runtime
+from frontdesk.tickets.model import TicketStatus
+from functions.agent_api import app as agent_api
+from functions.web_form import app as web_form
+from tests.integration.conftest import Aws, api_event
+
+
+def create_ticket(context: Any, tag: str, **fields: str) -> str:
+    body = json.dumps(
+        {"name": "Ana", "email": f"{tag}@example.org", "message": f"Help with {tag}.", **fields}
+    )
+    event = api_event(
+        "POST", "POST /forms/{form_id}", "/forms/contact", body.encode(), {"Content-Type": "application/json"}
+    )
+    return str(json.loads(web_form.lambda_handler(event, context)["body"])["reference"])
+
+
+def call(
+    context: Any, method: str, route: str, path: str, body: Any = None, query: dict[str, str] | None = None
+):
+    raw = json.dumps(body).encode() if body is not None else b""
+    event = api_event(method, f"{method} {route}", path, raw, {"Content-Type": "application/json"}, query)
+    response = agent_api.lambda_handler(event, context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_a_ticket_is_read_with_its_messages(aws: Aws, function_env, lambda_context):
+    reference = create_ticket(lambda_context, "agent-read")
+
+    status, body = call(lambda_context, "GET", "/tickets/{reference}", f"/tickets/{reference.lower()}")
+
+    assert status == 200
+    assert body["ticket"]["reference"] == reference
+    assert [message["body_text"] for message in body["messages"]] == ["Help with agent-read."]
+    assert "email_message_ids" not in body["ticket"]
+
+
+def test_an_unknown_ticket_is_a_404(aws: Aws, function_env, lambda_context):
+    assert call(lambda_context, "GET", "/tickets/{reference}", "/tickets/FD-0000-0000")[0] == 404
+
+
+def test_the_new_queue_pages_oldest_first_with_a_cursor(aws: Aws, function_env, lambda_context):
+    references = [create_ticket(lambda_context, f"agent-page-{n}", subject=f"page {n}") for n in range(5)]
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = {"status": "new", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        status, body = call(lambda_context, "GET", "/tickets", "/tickets", query=query)
+        assert status == 200 and len(body["tickets"]) <= 2
+        seen += [ticket["reference"] for ticket in body["tickets"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+
+    assert [reference for reference in seen if reference in references] == references
+
+
+def test_a_requesters_tickets_are_listed_by_address(aws: Aws, function_env, lambda_context):
+    first = create_ticket(lambda_context, "agent-requester", subject="one")
+    second = create_ticket(lambda_context, "agent-requester", subject="two")
+
+    status, body = call(
+        lambda_context, "GET", "/tickets", "/tickets", query={"requester": "AGENT-requester@example.org"}
+    )
+
+    assert status == 200
+    assert [ticket["reference"] for ticket in body["tickets"]] == [second, first]  # newest first
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": "lost"},
+        {"limit": "0"},
+        {"limit": "1000"},
+        {"cursor": "bm90LWEtY3Vyc29y"},
+        {"channel": "fax"},
+        {"colour": "red"},
+    ],
+)
+def test_bad_listing_parameters_are_400_with_the_field(
+    aws: Aws, function_env, lambda_context, query: dict[str, str]
+):
+    status, body = call(lambda_context, "GET", "/tickets", "/tickets", query=query)
+
+    assert status == 400
+    assert body["errors"][0]["field"] in {*query, "cursor"}
+
+
+def test_a_cursor_of_another_listing_is_refused(aws: Aws, function_env, lambda_context):
+    for n in range(3):
+        create_ticket(lambda_context, f"agent-cursor-{n}")
+    _, body = call(lambda_context, "GET", "/tickets", "/tickets", query={"status": "new", "limit": "1"})
+
+    status, _ = call(
+        lambda_context, "GET", "/tickets", "/tickets", query={"status": "open", "cursor": body["next_cursor"]}
+    )
+
+    assert status == 400
+
+
+def test_resolving_records_when_and_reopening_clears_it(aws: Aws, function_env, lambda_context):
+    reference = create_ticket(lambda_context, "agent-resolve")
+    path = f"/tickets/{reference}"
+
+    status, body = call(
+        lambda_context, "PATCH", "/tickets/{reference}", path, {"status": "resolved", "assignee": "maria"}
+    )
+    assert status == 200
+    assert body["ticket"]["status"] == "resolved" and body["ticket"]["resolved_at"]
+    assert body["ticket"]["assignee"] == "maria"
+
+    status, body = call(
+        lambda_context, "PATCH", "/tickets/{reference}", path, {"status": "open", "assignee": None}
+    )
+    assert status == 200
+    assert body["ticket"]["status"] == "open" and body["ticket"]["resolved_at"] is None
+    assert body["ticket"]["assignee"] is None
+    # The status index follows: the ticket is in the open queue now.
+    open_tickets = runtime.ticket_store().page_of_tickets(status=TicketStatus.OPEN, limit=100).tickets
+    assert reference in [ticket.reference for ticket in open_tickets]
+
+
+def test_a_closed_ticket_stays_closed(aws: Aws, function_env, lambda_context):
+    reference = create_ticket(lambda_context, "agent-closed")
+    path = f"/tickets/{reference}"
+    assert call(lambda_context, "PATCH", "/tickets/{reference}", path, {"status": "closed"})[0] == 200
+
+    status, body = call(lambda_context, "PATCH", "/tickets/{reference}", path, {"status": "open"})
+
+    assert status == 409
+    assert body["errors"][0]["field"] == "status"
+
+
+def test_a_ticket_moved_meanwhile_is_a_409(
+    aws: Aws, function_env, lambda_context, monkeypatch: pytest.MonkeyPatch
+):
+    reference = create_ticket(lambda_context, "agent-race")
+    store = runtime.ticket_store()
+    stale = store.get_ticket(reference)
+    store.change_status(reference, TicketStatus.PENDING, clock.now())  # another agent, just now
+    monkeypatch.setattr(type(store), "get_ticket", lambda self, ref: stale)
+
+    status, _ = call(
+        lambda_context, "PATCH", "/tickets/{reference}", f"/tickets/{reference}", {"status": "resolved"}
+    )
+
+    assert status == 409
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"status": "done"}, {"priority": "asap"}, {"tags": ["Not A Tag"]}, {"colour": "red"}, ["status"]],
+)
+def test_bad_changes_are_400(aws: Aws, function_env, lambda_context, change: Any):
+    reference = create_ticket(lambda_context, "agent-bad-change")
+
+    status, body = call(lambda_context, "PATCH", "/tickets/{reference}", f"/tickets/{reference}", change)
+
+    assert status == 400 and body["errors"]
