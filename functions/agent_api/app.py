@@ -24,6 +24,9 @@ ROUTES: dict[str, Route] = {
     "PATCH /tickets/{reference}": lambda request: api.update_ticket(
         request, store=ticket_store(), reference_prefix=get_settings().reference_prefix, now=clock.now()
     ),
+    "POST /tickets/{reference}/replies": lambda request: api.add_reply(
+        request, store=ticket_store(), settings=get_settings(), now=clock.now()
+    ),
 }
 
 

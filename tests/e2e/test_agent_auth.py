@@ -3,6 +3,7 @@ public routes stay open."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -14,6 +15,10 @@ pytestmark = pytest.mark.e2e
 
 
 def test_the_stack_prints_the_agent_token_it_accepts(local_stack: RunningStack):
+    # Printed just after the ready line, which is what the fixture waits for.
+    deadline = time.monotonic() + 10
+    while f"Agent API token: {AGENT_TOKEN}\n" not in local_stack.output and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert f"Agent API token: {AGENT_TOKEN}\n" in local_stack.output
 
 
@@ -50,3 +55,21 @@ def test_an_agent_lists_reads_and_resolves_a_ticket(http: httpx.Client):
     assert [ticket["reference"] for ticket in listed.json()["tickets"]] == [reference]
     assert read.json()["messages"][0]["body_text"] == "Printer on fire."
     assert resolved.status_code == 200 and resolved.json()["ticket"]["status"] == "resolved"
+
+
+def test_an_agent_reply_reaches_the_customer_in_the_thread(http: httpx.Client, local_stack: RunningStack):
+    address = f"agent-reply-{uuid.uuid4().hex[:8]}@example.org"
+    message = {"name": "Ana", "email": address, "subject": "Broken charger", "message": "It sparks."}
+    reference = http.post("/forms/contact", json=message).json()["reference"]
+    (ack,) = local_stack.wait_for_emails(lambda e: address in e["to"], 1)
+    agent = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+
+    answer = {"text": "Please stop using it; a replacement is on its way."}
+    posted = http.post(f"/tickets/{reference}/replies", json=answer, headers=agent)
+
+    assert posted.status_code == 201
+    emails = local_stack.wait_for_emails(lambda e: address in e["to"], 2)
+    (reply,) = [email for email in emails if email["message_id"] != ack["message_id"]]
+    assert reply["subject"] == f"Re: [{reference}] Broken charger"
+    assert reply["headers"]["In-Reply-To"] == ack["message_id"]
+    assert "a replacement is on its way" in reply["text"]

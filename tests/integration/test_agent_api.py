@@ -2,6 +2,7 @@
 their status allows. (The authorizer in front of it is tested with the local gateway.)"""
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from frontdesk import clock, runtime
 from frontdesk.tickets.model import TicketStatus
 from functions.agent_api import app as agent_api
 from functions.web_form import app as web_form
-from tests.integration.conftest import Aws, api_event
+from tests.integration.conftest import Aws, api_event, settle
 
 
 def create_ticket(context: Any, tag: str, **fields: str) -> str:
@@ -167,3 +168,119 @@ def test_bad_changes_are_400(aws: Aws, function_env, lambda_context, change: Any
     status, body = call(lambda_context, "PATCH", "/tickets/{reference}", f"/tickets/{reference}", change)
 
     assert status == 400 and body["errors"]
+
+
+# -- replies and notes ------------------------------------------------------------------------------
+
+
+def test_a_public_reply_is_mailed_in_the_thread_and_counts_as_the_first_response(
+    aws: Aws, stream, lambda_context
+):
+    reference = create_ticket(lambda_context, "agent-reply", subject="Invoice 77")
+    settle(stream)
+    (ack,) = [email for email in aws.sent() if "agent-reply@example.org" in email["to"]]
+
+    status, body = call(
+        lambda_context,
+        "POST",
+        "/tickets/{reference}/replies",
+        f"/tickets/{reference}/replies",
+        {"text": "Hello Ana,\nthe corrected invoice is on its way."},
+    )
+    settle(stream)
+
+    assert status == 201 and body["message"]["kind"] == "agent_reply"
+    (reply,) = [
+        e for e in aws.sent() if "agent-reply@example.org" in e["to"] and e["message_id"] != ack["message_id"]
+    ]
+    assert reply["subject"] == f"Re: [{reference}] Invoice 77"
+    assert reply["headers"]["In-Reply-To"] == ack["message_id"]
+    assert ack["message_id"] in reply["headers"]["References"]
+    assert "Auto-Submitted" not in reply["headers"]
+    assert "the corrected invoice is on its way." in reply["text"]
+    store = runtime.ticket_store()
+    ticket, messages = store.get_ticket_with_messages(reference)  # type: ignore[misc]
+    assert ticket.status is TicketStatus.OPEN and ticket.first_responded_at is not None
+    (sent,) = [m for m in messages if m.kind.value == "agent_reply"]
+    assert (
+        sent.delivery is not None
+        and sent.delivery.value == "sent"
+        and sent.email_message_id == reply["message_id"]
+    )
+    # The customer's answer to it will thread: its Message-ID is indexed.
+    assert store.find_reference_by_email_message_id(reply["message_id"]) == reference
+    assert store.first_response_samples(
+        clock.now() - timedelta(minutes=5), clock.now() + timedelta(minutes=1)
+    )
+
+
+def test_an_internal_note_is_never_sent(aws: Aws, stream, lambda_context):
+    reference = create_ticket(lambda_context, "agent-note")
+    settle(stream)
+    before = len(aws.sent())
+
+    status, body = call(
+        lambda_context,
+        "POST",
+        "/tickets/{reference}/replies",
+        f"/tickets/{reference}/replies",
+        {"text": "Customer is a reseller; check the contract.", "public": False},
+    )
+    settle(stream)
+
+    assert status == 201 and body["message"]["kind"] == "note"
+    assert len(aws.sent()) == before
+    ticket = runtime.ticket_store().get_ticket(reference)
+    assert ticket is not None and ticket.first_responded_at is None and ticket.status is TicketStatus.NEW
+
+
+@pytest.mark.parametrize(
+    "body", [{"text": "   "}, {"text": "x" * 20_001}, {"public": True}, {"text": "a\x00b"}]
+)
+def test_an_empty_or_broken_reply_is_a_400(aws: Aws, function_env, lambda_context, body: dict[str, Any]):
+    reference = create_ticket(lambda_context, "agent-bad-reply")
+
+    status, _ = call(
+        lambda_context, "POST", "/tickets/{reference}/replies", f"/tickets/{reference}/replies", body
+    )
+
+    assert status == 400
+
+
+def test_a_reply_to_a_slack_conversation_goes_through_its_api(aws: Aws, stream, lambda_context):
+    from tests.integration.test_chat_webhook import post, slack_event, slack_headers
+
+    body = slack_event("Ev-agent-reply", "U0AGENT1", "Can you reset my 2FA?")
+    post(lambda_context, "slack", body, slack_headers(body))
+    settle(stream)
+    reference = runtime.ticket_store().find_conversation("slack:teamId:DU0AGENT1") or ""
+    assert reference
+
+    status, _ = call(
+        lambda_context,
+        "POST",
+        "/tickets/{reference}/replies",
+        f"/tickets/{reference}/replies",
+        {"text": "Done: try again."},
+    )
+    settle(stream)
+
+    assert status == 201
+    texts = [c["json"]["text"] for c in aws.chat_apis.calls() if c["json"].get("channel") == "DU0AGENT1"]
+    assert texts[-1] == "Done: try again." and len(texts) == 2  # the acknowledgement, then the reply
+
+
+def test_a_telegram_ticket_takes_notes_but_not_public_replies_yet(aws: Aws, function_env, lambda_context):
+    from tests.integration.test_chat_webhook import telegram, telegram_update
+
+    telegram(lambda_context, telegram_update(5550777, 1, "Where is my parcel?"))
+    reference = runtime.ticket_store().find_conversation("telegram:5550777") or ""
+    path = f"/tickets/{reference}/replies"
+
+    public = call(lambda_context, "POST", "/tickets/{reference}/replies", path, {"text": "On its way."})
+    note = call(
+        lambda_context, "POST", "/tickets/{reference}/replies", path, {"text": "Check DHL.", "public": False}
+    )
+
+    assert public[0] == 422 and public[1]["errors"][0]["field"] == "public"
+    assert note[0] == 201

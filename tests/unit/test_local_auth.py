@@ -129,7 +129,7 @@ def test_public_routes_of_the_real_template_stay_open():
 
 def test_agent_routes_of_the_real_template_require_the_agent_authorizer():
     agent_routes = [route for route in load_template(TEMPLATE).routes if route.path.startswith("/tickets")]
-    assert len(agent_routes) == 3
+    assert len(agent_routes) == 4
     assert {route.authorizer for route in agent_routes} == {"AgentJwt"}, agent_routes
 
 

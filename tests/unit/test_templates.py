@@ -34,6 +34,7 @@ CHAT_ACK = "chat/acknowledgement.txt.j2"
 ACK_TEMPLATES = [ACK_SUBJECT, ACK_TEXT, ACK_HTML, CHAT_ACK]
 # Imported by the acknowledgements for their promise, never rendered alone.
 MACRO_TEMPLATES = ["email/acknowledgement_promise.txt.j2"]
+REPLY_TEMPLATES = ["email/reply.subject.txt.j2", "email/reply.txt.j2", "email/reply.html.j2"]
 
 REOPENS = "Monday, November 30, 2026, 9:00 AM (Central European Standard Time)"
 DUE = "Monday, November 30, 2026, 10:30 AM (Central European Standard Time)"
@@ -125,7 +126,7 @@ def test_without_a_configured_folder_the_checkout_templates_are_used(monkeypatch
 def test_every_template_in_the_folder_is_covered_here():
     found = {path.relative_to(TEMPLATES).as_posix() for path in TEMPLATES.rglob("*.j2")}
 
-    assert found == {*ACK_TEMPLATES, *MACRO_TEMPLATES, *PAGES, "pages/base.html.j2"}
+    assert found == {*ACK_TEMPLATES, *MACRO_TEMPLATES, *REPLY_TEMPLATES, *PAGES, "pages/base.html.j2"}
 
 
 def test_render_needs_a_language():
@@ -649,3 +650,35 @@ def test_the_stylesheet_is_the_project_css_file_in_every_language(language: str)
 
     css = (TEMPLATES / "pages" / "frontdesk.css").read_text(encoding="utf-8")
     assert f"<style>{css}</style>" in html
+
+
+# -- an agent's reply -------------------------------------------------------------------------------
+
+
+def reply_context(**overrides: Any) -> dict[str, Any]:
+    return {
+        "desk_name": "Acme",
+        "reference": "FD-7K3M-Q9TX",
+        "subject": "Invoice 77",
+        "text": "Hello Ana,\nsee attached.",
+        **overrides,
+    }
+
+
+def test_a_reply_keeps_the_agents_text_and_the_reference():
+    text = render("email/reply.txt.j2", lang="en", **reply_context())
+
+    assert text.startswith("Hello Ana,\nsee attached.\n")
+    assert "Your reference is FD-7K3M-Q9TX." in text
+    assert (
+        render("email/reply.subject.txt.j2", lang="en", **reply_context()).strip()
+        == "Re: [FD-7K3M-Q9TX] Invoice 77"
+    )
+
+
+@pytest.mark.parametrize("field", ["text", "subject", "desk_name"])
+def test_a_reply_escapes_everything_in_html(field: str):
+    html = render("email/reply.html.j2", lang="fa", **reply_context(**{field: HOSTILE}))
+
+    assert_no_raw_markup(html)
+    assert '<html lang="fa" dir="rtl">' in html

@@ -126,6 +126,9 @@ def rendered_in(language: str) -> dict[str, str]:
         out[f"chat acknowledgement ({variant})"] = render(
             "chat/acknowledgement.txt.j2", lang=language, **context
         )
+    reply = {"desk_name": "Acme", "reference": "FD-7K3M-Q9TX", "subject": "Order 1234", "text": "Order 1234"}
+    out["reply.txt"] = render("email/reply.txt.j2", lang=language, **reply)
+    out["reply.html"] = render("email/reply.html.j2", lang=language, **reply)
     out["form"] = render_page("pages/form.html.j2", lang=language, **form_context(language)).html
     out["thanks"] = render_page(
         "pages/thanks.html.j2",
@@ -200,5 +203,5 @@ def test_the_acknowledgement_reads_as_its_language(language: str):
 def test_documents_declare_their_language_and_direction(language: str):
     direction = "rtl" if language == "fa" else "ltr"
     for name, output in rendered_in(language).items():
-        if name.startswith(("acknowledgement.html", "form", "thanks", "not found")):
+        if name.startswith(("acknowledgement.html", "reply.html", "form", "thanks", "not found")):
             assert f'<html lang="{language}" dir="{direction}">' in output, name

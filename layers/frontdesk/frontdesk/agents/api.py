@@ -1,4 +1,5 @@
-"""GET /tickets, GET /tickets/{reference}, PATCH /tickets/{reference}.
+"""GET /tickets, GET /tickets/{reference}, PATCH /tickets/{reference},
+POST /tickets/{reference}/replies.
 
 API Gateway's JWT authorizer (a bearer token locally) has let the request in before this runs.
 Answers are JSON: 200, 400 with field errors, 404 for an unknown reference, 409 when the ticket
@@ -16,9 +17,24 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from frontdesk.chat.outbound import ANSWERED_BY_API
+from frontdesk.config import Settings
+from frontdesk.hours.measured import SAMPLE_RETENTION
 from frontdesk.http import HttpRequest, json_response
+from frontdesk.intake.accept import new_message_id
 from frontdesk.observability import logger
-from frontdesk.tickets.model import STATUS_MOVES, Channel, Message, Priority, Ticket, TicketStatus
+from frontdesk.text import multiline_problem, normalise_multiline
+from frontdesk.tickets.model import (
+    STATUS_MOVES,
+    Channel,
+    DeliveryState,
+    Direction,
+    Message,
+    MessageKind,
+    Priority,
+    Ticket,
+    TicketStatus,
+)
 from frontdesk.tickets.reference import normalise_reference
 from frontdesk.tickets.store import TicketChangedError, TicketStore
 
@@ -145,6 +161,89 @@ def update_ticket(
         extra={"reference": reference, "status": updated.status.value, "agent": _agent(request)},
     )
     return json_response(200, {"ticket": ticket_json(updated)})
+
+
+class ReplyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(min_length=1, max_length=20_000)
+    public: bool = Field(True, description="false: an internal note, never shown to the customer")
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, text: str) -> str:
+        text = normalise_multiline(text).strip()
+        if not text:
+            raise ValueError("write something")
+        if problem := multiline_problem(text):
+            raise ValueError(problem)
+        return text
+
+
+def add_reply(
+    request: HttpRequest, *, store: TicketStore, settings: Settings, now: datetime
+) -> dict[str, Any]:
+    """POST /tickets/{reference}/replies: a public reply (sent to the customer on the ticket's
+    channel by the stream consumer) or an internal note."""
+    reference = normalise_reference(request.path_parameters.get("reference", ""), settings.reference_prefix)
+    try:
+        reply = ReplyRequest.model_validate(json.loads(request.body or b"{}"))
+    except ValueError as invalid:
+        errors = (
+            _field_errors(invalid)
+            if isinstance(invalid, ValidationError)
+            else [{"field": "body", "message": "is not a JSON object"}]
+        )
+        return json_response(400, {"errors": errors})
+    ticket = store.get_ticket(reference) if reference else None
+    if ticket is None:
+        return _error(404, "reference", "no such ticket")
+    if ticket.status is TicketStatus.CLOSED:
+        return _error(409, "status", "a closed ticket takes no more messages")
+    if reply.public and not can_answer(ticket, settings):
+        return _error(422, "public", "this ticket's channel cannot be answered from here yet; add a note")
+    message = Message(
+        message_id=new_message_id(),
+        reference=ticket.reference,
+        direction=Direction.OUTBOUND,
+        kind=MessageKind.AGENT_REPLY if reply.public else MessageKind.NOTE,
+        author=_agent(request) or "agent",
+        body_text=reply.text,
+        created_at=now,
+        delivery=DeliveryState.PENDING if reply.public else None,
+    )
+    for _ in range(3):
+        try:
+            store.add_agent_message(ticket, message, now)
+            break
+        except TicketChangedError:
+            ticket = store.get_ticket(ticket.reference)  # its status moved: apply to what it is now
+            if ticket is None:
+                return _error(404, "reference", "no such ticket")
+    else:
+        return _error(409, "status", "the ticket keeps changing; try again")
+    if reply.public and ticket.first_responded_at is None:
+        _record_first_response(ticket, store, settings, now)
+    logger.info(
+        "agent message added",
+        extra={"reference": reference, "kind": message.kind.value, "agent": _agent(request)},
+    )
+    return json_response(201, {"message": message_json(message)})
+
+
+def can_answer(ticket: Ticket, settings: Settings) -> bool:
+    """Whether a public reply can reach the customer: by email, or through a platform's API."""
+    if ticket.conversation_id is None:
+        return bool(ticket.requester.email)
+    provider = settings.chat.providers.get(ticket.source)
+    return ticket.source in ANSWERED_BY_API and provider is not None and provider.api_token is not None
+
+
+def _record_first_response(ticket: Ticket, store: TicketStore, settings: Settings, now: datetime) -> None:
+    """The business time this ticket waited for its first answer: a sample of the measured promise."""
+    calendar = settings.hours.calendar(ticket.calendar)
+    waited = calendar.business_time_between(ticket.created_at, now) if calendar else now - ticket.created_at
+    store.record_first_response(ticket.reference, now, waited, now + SAMPLE_RETENTION)
 
 
 def _agent(request: HttpRequest) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.headerregistry import Address
 from enum import StrEnum
 from typing import Any
 
@@ -18,8 +17,8 @@ from frontdesk.hours.zones import time_zone
 from frontdesk.intake.accept import new_message_id
 from frontdesk.language.catalogs import answer_language
 from frontdesk.language.formatting import format_duration, format_moment
-from frontdesk.mail.reply_address import signed_reply_address
-from frontdesk.notify.email import OutgoingEmail, UnsafeHeaderError, mailbox
+from frontdesk.notify.customer_mail import customer_email
+from frontdesk.notify.email import OutgoingEmail, UnsafeHeaderError
 from frontdesk.notify.mailer import PermanentSendError, SesMailer
 from frontdesk.observability import logger, metrics
 from frontdesk.rendering import render
@@ -114,27 +113,19 @@ def compose_chat_reply(
 def _email(
     ticket: Ticket, content: AcknowledgementContent, settings: Settings, now: datetime
 ) -> OutgoingEmail:
-    assert ticket.requester.email is not None
-    reply_to: tuple[Address, ...] = ()
-    if key := settings.email.reply_address_key:
-        address = signed_reply_address(
-            settings.sender_address, ticket.reference, key.get_secret_value().encode()
-        )
-        reply_to = (mailbox(address, settings.desk_name),)
-    # An email ticket's acknowledgement answers the customer's message, so it threads with it.
-    threaded = ticket.channel is Channel.EMAIL and bool(ticket.email_message_ids)
-    return OutgoingEmail(
-        sender=mailbox(settings.sender_address, settings.desk_name),
-        to=(mailbox(ticket.requester.email, ticket.requester.name),),
-        reply_to=reply_to,
+    # An email ticket's acknowledgement answers the customer's message, so it threads with it;
+    # a form ticket's starts the thread.
+    return customer_email(
+        ticket.model_copy(update={"email_message_ids": ()})
+        if ticket.channel is not Channel.EMAIL
+        else ticket,
+        settings,
         subject=content.subject,
         text=content.text,
         html=content.html,
         language=content.language,
-        date=now,
-        in_reply_to=ticket.email_message_ids[-1] if threaded else None,
-        references=ticket.email_message_ids if threaded else (),
-        auto_submitted="auto-replied",
+        now=now,
+        automatic=True,
     )
 
 

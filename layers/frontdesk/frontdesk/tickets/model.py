@@ -52,6 +52,15 @@ class MessageKind(StrEnum):
     NOTE = "note"
 
 
+class DeliveryState(StrEnum):
+    """Where an agent's public reply is on its way to the customer."""
+
+    PENDING = "pending"  # stored; the stream consumer sends it
+    SENDING = "sending"  # claimed by one consumer run
+    SENT = "sent"
+    FAILED = "failed"  # refused for good (an invalid address, a closed conversation...)
+
+
 class AcknowledgementState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
@@ -154,3 +163,7 @@ class Message(BaseModel):
     attachments: tuple[StoredAttachment, ...] = ()
     raw_mail_key: str | None = Field(None, description="S3 key of the raw MIME this message came in")
     tags: tuple[str, ...] = ()
+    # An agent's public reply: how its delivery went.
+    delivery: DeliveryState | None = None
+    delivery_failure: str | None = None
+    sent_at: datetime | None = None

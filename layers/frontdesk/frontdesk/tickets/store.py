@@ -37,7 +37,15 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from frontdesk.tickets.model import AcknowledgementState, Message, Priority, Ticket, TicketStatus
+from frontdesk.tickets.model import (
+    AcknowledgementState,
+    DeliveryState,
+    Message,
+    MessageKind,
+    Priority,
+    Ticket,
+    TicketStatus,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -58,6 +66,8 @@ REQUESTER_INDEX = "RequesterIndex"
 STATUS_INDEX = "StatusIndex"
 
 _TICKET_SK = "TICKET"
+# Adds :mids to a ticket's Message-IDs (with :none = []), for threading later mail.
+_APPEND_EMAIL_IDS = "email_message_ids = list_append(if_not_exists(email_message_ids, :none), :mids)"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -204,13 +214,28 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+def _message_sk(message: Message) -> str:
+    return f"MESSAGE#{timestamp_key(message.created_at)}#{message.message_id}"
+
+
+def _message_key(message: Message) -> dict[str, Any]:
+    return {"pk": {"S": _ticket_pk(message.reference)}, "sk": {"S": _message_sk(message)}}
+
+
 def message_item(message: Message) -> dict[str, Any]:
     return {
         **_plain(message),
         "pk": _ticket_pk(message.reference),
-        "sk": f"MESSAGE#{timestamp_key(message.created_at)}#{message.message_id}",
+        "sk": _message_sk(message),
         "entity": MESSAGE_ENTITY,
     }
+
+
+def message_from_image(image: Mapping[str, Any]) -> Message | None:
+    """The message in a deserialised item or stream image, or None if the item is not one."""
+    if image.get("entity") != MESSAGE_ENTITY:
+        return None
+    return Message.model_validate(_model_fields(image))
 
 
 _KEY_ATTRIBUTES = ("pk", "sk", "entity", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
@@ -311,7 +336,7 @@ class TicketStore:
         values: dict[str, Any] = {":now": timestamp_key(now), ":expected": ticket.status.value}
         removals: list[str] = []
         if email_message_ids:
-            updates.append("email_message_ids = list_append(if_not_exists(email_message_ids, :none), :mids)")
+            updates.append(_APPEND_EMAIL_IDS)
             values.update({":none": [], ":mids": list(email_message_ids)})
         if reopen:
             updates += ["#status = :open", "gsi2pk = :open_key"]
@@ -540,7 +565,7 @@ class TicketStore:
         if message.email_message_id:
             updates += [
                 "acknowledgement.email_message_id = :mid",
-                "email_message_ids = list_append(if_not_exists(email_message_ids, :none), :mids)",
+                _APPEND_EMAIL_IDS,
             ]
             values.update(
                 {":mid": message.email_message_id, ":mids": [message.email_message_id], ":none": []}
@@ -793,6 +818,117 @@ class TicketStore:
             ticket for item in page.get("Items", []) if (ticket := ticket_from_image(_deserialise(item)))
         ]
         return TicketPage(tickets, page.get("LastEvaluatedKey"))
+
+    # -- agents' messages -------------------------------------------------------------------------
+
+    def add_agent_message(self, ticket: Ticket, message: Message, now: datetime) -> None:
+        """Store an agent's reply or note with the ticket's update in ONE transaction: a public
+        reply makes a new ticket open and stamps the first response once. TicketChangedError when
+        the ticket's status moved since it was read."""
+        sets = ["updated_at = :now"]
+        values: dict[str, Any] = {":now": timestamp_key(now), ":expected": ticket.status.value}
+        if message.kind is MessageKind.AGENT_REPLY:
+            sets.append("first_responded_at = if_not_exists(first_responded_at, :now)")
+            if ticket.status is TicketStatus.NEW:
+                sets += ["#status = :open", "gsi2pk = :open_key"]
+                values.update({":open": TicketStatus.OPEN.value, ":open_key": f"STATUS#{TicketStatus.OPEN}"})
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _ticket_key(ticket.reference),
+                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "ConditionExpression": "attribute_exists(pk) AND #status = :expected",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": _serialise(values),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _serialise(message_item(message)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            reasons = _cancellation_reasons(error)
+            if _reason_code(reasons, 0) == "ConditionalCheckFailed":
+                raise TicketChangedError(ticket.reference) from error
+            raise
+
+    def claim_delivery(self, message: Message) -> bool:
+        """Mark a pending reply as being sent; False when another run has it or it went out."""
+        return self._set_delivery(message, DeliveryState.SENDING, expected=DeliveryState.PENDING)
+
+    def release_delivery(self, message: Message) -> None:
+        """Undo a claim whose send certainly failed, so the retry may send."""
+        self._set_delivery(message, DeliveryState.PENDING, expected=DeliveryState.SENDING)
+
+    def finish_delivery(self, message: Message, now: datetime, *, failure: str | None = None) -> None:
+        """Record a reply as sent (with its Message-ID indexed for threading) or as failed."""
+        if failure is not None:
+            self._set_delivery(message, DeliveryState.FAILED, expected=DeliveryState.SENDING, failure=failure)
+            return
+        values: dict[str, Any] = {
+            ":sent": DeliveryState.SENT.value,
+            ":sending": DeliveryState.SENDING.value,
+            ":now": timestamp_key(now),
+        }
+        sets = ["delivery = :sent", "sent_at = :now"]
+        if message.email_message_id:
+            sets.append("email_message_id = :mid")
+            values[":mid"] = message.email_message_id
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _message_key(message),
+                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "ConditionExpression": "delivery = :sending",
+                    "ExpressionAttributeValues": _serialise(values),
+                }
+            }
+        ]
+        if message.email_message_id:
+            items += [
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _ticket_key(message.reference),
+                        "UpdateExpression": "SET " + _APPEND_EMAIL_IDS,
+                        "ExpressionAttributeValues": _serialise(
+                            {":none": [], ":mids": [message.email_message_id]}
+                        ),
+                    }
+                },
+                self._email_index_put(message.email_message_id, message.reference),
+            ]
+        self._client.transact_write_items(TransactItems=items)
+
+    def _set_delivery(
+        self, message: Message, state: DeliveryState, *, expected: DeliveryState, failure: str | None = None
+    ) -> bool:
+        values: dict[str, Any] = {":state": state.value, ":expected": expected.value}
+        expression = "SET delivery = :state"
+        if failure is not None:
+            expression += ", delivery_failure = :failure"
+            values[":failure"] = failure[:200]
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_message_key(message),
+                UpdateExpression=expression,
+                ConditionExpression="delivery = :expected",
+                ExpressionAttributeValues=_serialise(values),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     # -- measured response times ---------------------------------------------------------------
 

@@ -1,0 +1,49 @@
+"""Mail to a ticket's customer: from the desk, with a signed Reply-To, threaded under the
+ticket's earlier mail so the customer's client shows one conversation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.headerregistry import Address
+
+from frontdesk.config import Settings
+from frontdesk.mail.reply_address import signed_reply_address
+from frontdesk.notify.email import OutgoingEmail, mailbox
+from frontdesk.tickets.model import Ticket
+
+
+def customer_email(
+    ticket: Ticket,
+    settings: Settings,
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    language: str,
+    now: datetime,
+    automatic: bool,
+) -> OutgoingEmail:
+    """`automatic`: an acknowledgement (RFC 3834 Auto-Submitted), not a person's answer."""
+    assert ticket.requester.email is not None
+    reply_to: tuple[Address, ...] = ()
+    if key := settings.email.reply_address_key:
+        address = signed_reply_address(
+            settings.sender_address, ticket.reference, key.get_secret_value().encode()
+        )
+        reply_to = (mailbox(address, settings.desk_name),)
+    # The ticket's Message-IDs, oldest first: the customer's mail, then ours (a form ticket has
+    # none until its acknowledgement went out).
+    threaded = bool(ticket.email_message_ids)
+    return OutgoingEmail(
+        sender=mailbox(settings.sender_address, settings.desk_name),
+        to=(mailbox(ticket.requester.email, ticket.requester.name),),
+        reply_to=reply_to,
+        subject=subject,
+        text=text,
+        html=html,
+        language=language,
+        date=now,
+        in_reply_to=ticket.email_message_ids[-1] if threaded else None,
+        references=ticket.email_message_ids if threaded else (),
+        auto_submitted="auto-replied" if automatic else None,
+    )
