@@ -16,6 +16,7 @@ import pytest
 
 from frontdesk import clock, runtime
 from frontdesk.clock import shifted_environment
+from frontdesk.tickets.model import Ticket, TicketStatus
 from frontdesk_tools.local.chat_api import FakeChatApis, FakeChatApiServer, point_at_fakes
 from frontdesk_tools.local.moto_server import SerialMotoServer
 from frontdesk_tools.local.outbox import sent_emails
@@ -193,3 +194,16 @@ def settle(pump: StreamPump, timeout: float = 10.0) -> None:
 
     time.sleep(0.1)  # let the pump see what was just written
     assert pump.idle.wait(timeout), "stream records still in flight"
+
+
+def tickets_of(requester_key: str) -> list[Ticket]:
+    """A requester's tickets, newest first, as the agent API lists them."""
+    return runtime.ticket_store().page_of_tickets(status=None, requester_key=requester_key, limit=100).tickets
+
+
+def move(reference: str, status: TicketStatus, at: datetime) -> Ticket:
+    """What an agent's status change does to the ticket."""
+    store = runtime.ticket_store()
+    ticket = store.get_ticket(reference)
+    assert ticket is not None
+    return store.update_ticket(ticket, at, status=status)

@@ -11,7 +11,7 @@ from frontdesk import clock, runtime
 from frontdesk.tickets.model import TicketStatus
 from functions.agent_api import app as agent_api
 from functions.web_form import app as web_form
-from tests.integration.conftest import Aws, api_event, settle
+from tests.integration.conftest import Aws, api_event, move, settle
 
 
 def create_ticket(context: Any, tag: str, **fields: str) -> str:
@@ -148,7 +148,7 @@ def test_a_ticket_moved_meanwhile_is_a_409(
     reference = create_ticket(lambda_context, "agent-race")
     store = runtime.ticket_store()
     stale = store.get_ticket(reference)
-    store.change_status(reference, TicketStatus.PENDING, clock.now())  # another agent, just now
+    move(reference, TicketStatus.PENDING, clock.now())  # another agent, just now
     monkeypatch.setattr(type(store), "get_ticket", lambda self, ref: stale)
 
     status, _ = call(

@@ -14,7 +14,7 @@ import pytest
 from frontdesk import clock, runtime
 from frontdesk.tickets.model import Channel, MessageKind, TicketStatus
 from functions.chat_webhook import app as chat_webhook
-from tests.integration.conftest import Aws, api_event, settle
+from tests.integration.conftest import Aws, api_event, move, settle
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "webhooks"
 TELEGRAM_SECRET = "local-telegram-secret-token"
@@ -96,7 +96,7 @@ def test_the_next_message_joins_the_ticket_without_another_acknowledgement(aws: 
 def test_after_resolution_a_new_message_starts_a_linked_ticket(aws: Aws, stream, lambda_context):
     telegram(lambda_context, telegram_update(5550003, 1, "The app crashes on start."))
     old, _ = conversation_ticket(5550003)
-    runtime.ticket_store().change_status(old.reference, TicketStatus.RESOLVED, clock.now())
+    move(old.reference, TicketStatus.RESOLVED, clock.now())
 
     response = telegram(lambda_context, telegram_update(5550003, 2, "It crashes again since today."))
 

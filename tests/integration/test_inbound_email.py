@@ -21,7 +21,7 @@ from frontdesk.tickets.model import AcknowledgementState, TicketStatus
 from frontdesk_tools.local.smtp import receipt_event, ses_message_id
 from functions.inbound_email import app as inbound_email
 from functions.mail_feedback import app as mail_feedback
-from tests.integration.conftest import Aws, settle
+from tests.integration.conftest import Aws, move, settle, tickets_of
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 SUPPORT = "support@example.com"
@@ -220,7 +220,7 @@ def test_concurrent_deliveries_of_one_message_create_one_ticket(mailroom: Mailro
     for thread in threads:
         thread.join()
     assert not errors
-    tickets = runtime.ticket_store().list_by_requester("email:racing@example.org")
+    tickets = tickets_of("email:racing@example.org")
     assert len(tickets) == 1
 
 
@@ -334,7 +334,7 @@ def test_a_cc_d_colleague_may_reply(mailroom, aws, stream):
 
 def test_reply_to_a_resolved_ticket_reopens_it_within_the_window(mailroom, aws, stream):
     reference, ack = new_acknowledged_ticket(mailroom, aws, stream, "reopen@example.org")
-    runtime.ticket_store().change_status(reference, TicketStatus.RESOLVED, clock.now() - timedelta(days=2))
+    move(reference, TicketStatus.RESOLVED, clock.now() - timedelta(days=2))
     outcome = mailroom.deliver(reply_to(ack, "It is broken again.", "reopen@example.org"))
     settle(stream)
     assert (outcome["outcome"], outcome["reference"]) == ("appended", reference)
@@ -345,7 +345,7 @@ def test_reply_to_a_resolved_ticket_reopens_it_within_the_window(mailroom, aws, 
 
 def test_reply_after_the_window_starts_a_linked_ticket(mailroom, aws, stream):
     reference, ack = new_acknowledged_ticket(mailroom, aws, stream, "late@example.org")
-    runtime.ticket_store().change_status(reference, TicketStatus.RESOLVED, clock.now() - timedelta(days=30))
+    move(reference, TicketStatus.RESOLVED, clock.now() - timedelta(days=30))
     outcome = mailroom.deliver(reply_to(ack, "Same problem, a month later.", "late@example.org"))
     settle(stream)
     assert outcome["outcome"] == "created" and outcome["reason"] == "reopen_window_passed"
@@ -383,7 +383,7 @@ def test_machine_mail_is_recorded_tagged_and_never_acknowledged(mailroom, aws, s
 
 def test_an_out_of_office_reply_joins_quietly_and_does_not_reopen(mailroom, aws, stream):
     reference, ack = new_acknowledged_ticket(mailroom, aws, stream, "away@example.org")
-    runtime.ticket_store().change_status(reference, TicketStatus.RESOLVED, clock.now())
+    move(reference, TicketStatus.RESOLVED, clock.now())
     outcome = mailroom.deliver(
         reply_to(ack, "I am away until Monday.", "away@example.org", Auto_Submitted="auto-replied")
     )
@@ -420,7 +420,7 @@ def test_acknowledgements_per_sender_are_limited_per_hour(mailroom, aws, stream)
         mailroom.deliver(mail(subject=f"Question {number}", sender="chatty@example.org"))
     settle(stream)
     assert len(sent_to(aws, "chatty@example.org")) == 3
-    tickets = runtime.ticket_store().list_by_requester("email:chatty@example.org")
+    tickets = tickets_of("email:chatty@example.org")
     states = Counter(t.acknowledgement.state if t.acknowledgement else None for t in tickets)
     assert states == {AcknowledgementState.SENT: 3, AcknowledgementState.SUPPRESSED: 2}
 
@@ -451,7 +451,7 @@ def test_a_virus_is_quarantined_without_a_ticket(mailroom, aws):
         Bucket=mailroom.bucket, Key=f"inbound/{outcome['ses_message_id']}"
     )
     assert {"Key": "frontdesk-quarantine", "Value": "virus"} in tags["TagSet"]
-    assert runtime.ticket_store().list_by_requester("email:infected@example.org") == []
+    assert tickets_of("email:infected@example.org") == []
 
 
 @pytest.mark.parametrize(

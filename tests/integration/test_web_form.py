@@ -13,7 +13,7 @@ from frontdesk.forms import web
 from frontdesk.http import HttpRequest
 from frontdesk.tickets.model import MessageKind, TicketStatus
 from functions.web_form import app
-from tests.integration.conftest import Aws, api_event
+from tests.integration.conftest import Aws, api_event, tickets_of
 
 POST = "POST /forms/{form_id}"
 JSON = {"Content-Type": "application/json"}
@@ -58,10 +58,7 @@ def test_json_post_creates_one_ticket_with_its_first_message(aws: Aws, function_
     assert ticket.custom_fields == {"order_number": "1234"}
     assert [m.kind for m in messages] == [MessageKind.CUSTOMER]
     assert messages[0].body_text == payload["message"]
-    assert (
-        runtime.ticket_store().list_by_requester("email:first-post@example.org")[0].reference
-        == ticket.reference
-    )
+    assert tickets_of("email:first-post@example.org")[0].reference == ticket.reference
 
 
 def test_same_idempotency_key_returns_the_original_ticket(aws: Aws, function_env, lambda_context):
@@ -75,7 +72,7 @@ def test_same_idempotency_key_returns_the_original_ticket(aws: Aws, function_env
     assert second[0] == 200
     assert second[2]["headers"]["Idempotent-Replayed"] == "true"
     assert second[1]["reference"] == first[1]["reference"]
-    assert len(runtime.ticket_store().list_by_requester("email:retry@example.org")) == 1
+    assert len(tickets_of("email:retry@example.org")) == 1
 
 
 def test_reused_idempotency_key_with_other_content_is_refused(aws: Aws, function_env, lambda_context):
@@ -88,7 +85,7 @@ def test_reused_idempotency_key_with_other_content_is_refused(aws: Aws, function
     assert body == {
         "errors": [{"field": "Idempotency-Key", "message": "was already used for a different request"}]
     }
-    assert runtime.ticket_store().list_by_requester("email:reuse-b@example.org") == []
+    assert tickets_of("email:reuse-b@example.org") == []
 
 
 def test_identical_post_without_a_key_is_one_ticket(aws: Aws, function_env, lambda_context):
@@ -244,7 +241,7 @@ def test_concurrent_duplicates_make_one_ticket(aws: Aws, function_env, lambda_co
         )
     assert sorted(status for status, _, _ in results) == [200] * 7 + [201]
     assert len({body["reference"] for _, body, _ in results}) == 1
-    assert len(runtime.ticket_store().list_by_requester("email:stampede@example.org")) == 1
+    assert len(tickets_of("email:stampede@example.org")) == 1
 
 
 class UnavailableStore:

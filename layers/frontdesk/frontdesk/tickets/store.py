@@ -691,31 +691,6 @@ class TicketStore:
                 break
         return found
 
-    def change_status(self, reference: str, status: TicketStatus, now: datetime) -> Ticket:
-        """Move a ticket to `status` (the agent API checks which moves are allowed)."""
-        updates = "SET #status = :status, gsi2pk = :key, updated_at = :now"
-        values: dict[str, Any] = {
-            ":status": status.value,
-            ":key": f"STATUS#{status}",
-            ":now": timestamp_key(now),
-        }
-        if status is TicketStatus.RESOLVED:
-            updates += ", resolved_at = :now"
-        else:
-            updates += " REMOVE resolved_at"
-        response = self._client.update_item(
-            TableName=self.table_name,
-            Key=_ticket_key(reference),
-            UpdateExpression=updates,
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=_serialise(values),
-            ReturnValues="ALL_NEW",
-        )
-        ticket = ticket_from_image(_deserialise(response["Attributes"]))
-        assert ticket is not None
-        return ticket
-
     def update_ticket(
         self,
         ticket: Ticket,
@@ -964,16 +939,6 @@ class TicketStore:
             if "LastEvaluatedKey" not in page:
                 return samples
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def list_by_requester(self, requester_key: str, limit: int = 50) -> list[Ticket]:
-        """A requester's tickets, newest first."""
-        items = self._query({"gsi1pk": f"REQUESTER#{requester_key}"}, REQUESTER_INDEX, False, limit)
-        return [ticket for item in items if (ticket := ticket_from_image(item))]
-
-    def list_by_status(self, status: str, limit: int = 50) -> list[Ticket]:
-        """Tickets in one status, oldest first (the order a queue is worked in)."""
-        items = self._query({"gsi2pk": f"STATUS#{status}"}, STATUS_INDEX, True, limit)
-        return [ticket for item in items if (ticket := ticket_from_image(item))]
 
     def _query(
         self, key: Mapping[str, str], index: str | None, ascending: bool, limit: int | None = None
