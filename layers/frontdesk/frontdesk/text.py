@@ -45,3 +45,11 @@ def excerpt(value: str, limit: int) -> str:
     cut = value[:limit]
     space = cut.rfind(" ", max(0, limit - 40))
     return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def first_line_subject(text: str, limit: int) -> str:
+    """A subject for a message that came without one: its first non-blank line, made header-safe
+    and cut to `limit` characters ("" when there is no text)."""
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    safe = "".join(char for char in first_line if single_line_problem(char) is None)
+    return excerpt(safe, limit)

@@ -17,7 +17,7 @@ from frontdesk.chat.providers.base import ChatMessage
 from frontdesk.config import ChatProviderSettings, Settings
 from frontdesk.intake import Accepted, InboundMessage, accept, append
 from frontdesk.intake.routing import route
-from frontdesk.text import excerpt, single_line_problem
+from frontdesk.text import first_line_subject, single_line_problem
 from frontdesk.tickets.model import Requester, Ticket, TicketStatus
 from frontdesk.tickets.store import ConversationClaim, ConversationTakenError, TicketChangedError, TicketStore
 
@@ -118,9 +118,7 @@ def _one_line(value: str | None) -> str | None:
 
 
 def _subject(text: str) -> str:
-    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    safe = "".join(char for char in first_line if single_line_problem(char) is None)
-    return excerpt(safe, SUBJECT_CHARS) or "(no text)"
+    return first_line_subject(text, SUBJECT_CHARS) or "(no text)"
 
 
 def _result(accepted: Accepted) -> ChatResult:

@@ -31,7 +31,7 @@ from frontdesk.hours.zones import known_time_zone
 from frontdesk.intake.message import InboundMessage
 from frontdesk.language.catalogs import translatable
 from frontdesk.language.tags import primary_language, ranked_languages, unique
-from frontdesk.text import excerpt, multiline_problem, normalise_multiline, single_line_problem
+from frontdesk.text import first_line_subject, multiline_problem, normalise_multiline, single_line_problem
 from frontdesk.tickets.model import Channel, Requester
 
 HONEYPOT_FIELD = "website"
@@ -224,9 +224,7 @@ class FormSubmission(BaseModel):
         """The subject given, or the message's first line when there was none."""
         if self.subject:
             return self.subject
-        first_line = next((line.strip() for line in self.message.splitlines() if line.strip()), "")
-        safe = "".join(char for char in first_line if single_line_problem(char) is None)
-        return excerpt(safe, SUBJECT_FROM_MESSAGE_CHARS)
+        return first_line_subject(self.message, SUBJECT_FROM_MESSAGE_CHARS)
 
 
 def _custom_text(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -146,15 +147,64 @@ def acknowledge(
     record leaves the claim in place: Frontdesk prefers a missing acknowledgement to a double.
     """
     if ticket.conversation_id:
-        if chat_sender is None or ticket.source not in ANSWERED_BY_API:
+        provider = settings.chat.providers.get(ticket.source)
+        if (
+            chat_sender is None
+            or ticket.source not in ANSWERED_BY_API
+            or provider is None
+            or not ticket.reply_to
+        ):
             return AckOutcome.NOT_APPLICABLE  # answered in the webhook response, or not at all
-        return _acknowledge_in_chat(ticket, store=store, sender=chat_sender, settings=settings, now=now)
+        sender = chat_sender
+
+        def send_in_chat(measured: timedelta | None) -> tuple[str, str | None]:
+            text, _ = compose_chat_reply(ticket, settings, now, measured)
+            sender.send(ticket, text, provider)
+            return text, None
+
+        return _send_once(
+            ticket,
+            ticket.requester.key,
+            send_in_chat,
+            author=settings.desk_name,
+            store=store,
+            settings=settings,
+            now=now,
+        )
     if not ticket.requester.email:
         return AckOutcome.NOT_APPLICABLE
+
+    def send_by_email(measured: timedelta | None) -> tuple[str, str | None]:
+        content = compose(ticket, settings, now, measured)
+        return content.text, mailer.send(_email(ticket, content, settings, now))
+
+    return _send_once(
+        ticket,
+        ticket.requester.email,
+        send_by_email,
+        author=settings.sender_address,
+        store=store,
+        settings=settings,
+        now=now,
+    )
+
+
+def _send_once(
+    ticket: Ticket,
+    recipient: str,
+    send: Callable[[timedelta | None], tuple[str, str | None]],
+    *,
+    author: str,
+    store: TicketStore,
+    settings: Settings,
+    now: datetime,
+) -> AckOutcome:
+    """Claim, `send` (which answers the text sent and its email Message-ID, if any), record.
+    The recipient's suppression and hourly count are checked in the claim."""
     if ticket.acknowledgement and ticket.acknowledgement.state is AcknowledgementState.SUPPRESSED:
         return AckOutcome.SUPPRESSED  # decided at intake: machine mail, spam, a forged sender
     refusal = store.claim_acknowledgement(
-        ticket.reference, ticket.requester.email, now, settings.email.acknowledgements_per_sender_per_hour
+        ticket.reference, recipient, now, settings.email.acknowledgements_per_sender_per_hour
     )
     if refusal is ClaimRefused.ALREADY_CLAIMED:
         # Sent or being sent already, or the ticket is not in the table (a record from a
@@ -169,60 +219,13 @@ def acknowledge(
         measured = None
         if settings.hours.promise == "measured":
             measured = median_first_response(store, now, settings.hours.measured_min_samples)
-        content = compose(ticket, settings, now, measured)
-        email_message_id = mailer.send(_email(ticket, content, settings, now))
-    except (PermanentSendError, UnsafeHeaderError) as refused:
-        code = refused.code if isinstance(refused, PermanentSendError) else "UnsafeHeader"
+        text, email_message_id = send(measured)
+    except (PermanentSendError, PermanentChatError, UnsafeHeaderError) as refused:
+        code = (
+            refused.code if isinstance(refused, PermanentSendError | PermanentChatError) else "UnsafeHeader"
+        )
         store.fail_acknowledgement(ticket.reference, code, now)
         logger.warning("acknowledgement cannot be sent", extra={"reference": ticket.reference, "code": code})
-        return AckOutcome.REFUSED
-    except Exception:
-        store.release_acknowledgement(ticket.reference)
-        raise
-    store.record_acknowledgement(
-        Message(
-            message_id=new_message_id(),
-            reference=ticket.reference,
-            direction=Direction.OUTBOUND,
-            kind=MessageKind.ACKNOWLEDGEMENT,
-            author=settings.sender_address,
-            body_text=content.text,
-            created_at=now,
-            email_message_id=email_message_id,
-        ),
-        now,
-    )
-    logger.info("acknowledgement sent", extra={"reference": ticket.reference})
-    return AckOutcome.SENT
-
-
-def _acknowledge_in_chat(
-    ticket: Ticket, *, store: TicketStore, sender: ChatSender, settings: Settings, now: datetime
-) -> AckOutcome:
-    provider = settings.chat.providers.get(ticket.source)
-    if provider is None or not ticket.reply_to:
-        return AckOutcome.NOT_APPLICABLE
-    if ticket.acknowledgement and ticket.acknowledgement.state is AcknowledgementState.SUPPRESSED:
-        return AckOutcome.SUPPRESSED
-    refusal = store.claim_acknowledgement(
-        ticket.reference, ticket.requester.key, now, settings.email.acknowledgements_per_sender_per_hour
-    )
-    if refusal is ClaimRefused.ALREADY_CLAIMED:
-        return AckOutcome.ALREADY_CLAIMED
-    if refusal:
-        metrics.add_metric(name="AcknowledgementSuppressed", unit=MetricUnit.Count, value=1)
-        return AckOutcome.SUPPRESSED
-    try:
-        measured = None
-        if settings.hours.promise == "measured":
-            measured = median_first_response(store, now, settings.hours.measured_min_samples)
-        text, _ = compose_chat_reply(ticket, settings, now, measured)
-        sender.send(ticket, text, provider)
-    except PermanentChatError as refused:
-        store.fail_acknowledgement(ticket.reference, refused.code, now)
-        logger.warning(
-            "chat acknowledgement refused", extra={"reference": ticket.reference, "code": refused.code}
-        )
         return AckOutcome.REFUSED
     except Exception:
         store.release_acknowledgement(ticket.reference)  # the stream retries the record
@@ -233,11 +236,14 @@ def _acknowledge_in_chat(
             reference=ticket.reference,
             direction=Direction.OUTBOUND,
             kind=MessageKind.ACKNOWLEDGEMENT,
-            author=settings.desk_name,
+            author=author,
             body_text=text,
             created_at=now,
+            email_message_id=email_message_id,
         ),
         now,
     )
-    logger.info("chat acknowledgement sent", extra={"reference": ticket.reference, "provider": ticket.source})
+    logger.info(
+        "acknowledgement sent", extra={"reference": ticket.reference, "channel": ticket.channel.value}
+    )
     return AckOutcome.SENT
