@@ -1,14 +1,19 @@
 """The agent API's handler against moto: list from indexes, read, and move tickets only where
 their status allows. (The authorizer in front of it is tested with the local gateway.)"""
 
+import hashlib
+import hmac
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
 from frontdesk import clock, runtime
-from frontdesk.tickets.model import TicketStatus
+from frontdesk.chat.providers import PROVIDERS
+from frontdesk.chat.providers.base import ProviderSecrets, WebhookRequest
+from frontdesk.tickets.model import DeliveryState, Direction, Message, MessageKind, TicketStatus
 from functions.agent_api import app as agent_api
 from functions.web_form import app as web_form
 from tests.integration.conftest import Aws, api_event, move, settle
@@ -270,17 +275,208 @@ def test_a_reply_to_a_slack_conversation_goes_through_its_api(aws: Aws, stream, 
     assert texts[-1] == "Done: try again." and len(texts) == 2  # the acknowledgement, then the reply
 
 
-def test_a_telegram_ticket_takes_notes_but_not_public_replies_yet(aws: Aws, function_env, lambda_context):
+def reply(context: Any, reference: str, text: str, public: bool = True) -> tuple[int, Any]:
+    path = f"/tickets/{reference}/replies"
+    status, body = call(
+        context, "POST", "/tickets/{reference}/replies", path, {"text": text, "public": public}
+    )
+    return int(status), body
+
+
+def delivered(reference: str, text: str) -> Message:
+    _, messages = runtime.ticket_store().get_ticket_with_messages(reference)  # type: ignore[misc]
+    (sent,) = [m for m in messages if m.kind is MessageKind.AGENT_REPLY and m.body_text == text]
+    return sent
+
+
+def whatsapp_message(context: Any, sender: str, text: str) -> str:
+    """A WhatsApp Cloud API message from `sender`, posted now; its ticket's reference."""
+    from tests.integration.test_chat_webhook import CORPUS, META_SECRET, post
+
+    payload = json.loads((CORPUS / "whatsapp/pywa/message.json").read_text())["text"]
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["wa_id"] = sender
+    value["messages"][0].update(
+        {
+            "from": sender,
+            "id": f"wamid.{sender}.{clock.now().timestamp()}",
+            "timestamp": str(int(clock.now().timestamp())),
+        }
+    )
+    value["messages"][0]["text"]["body"] = text
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    post(context, "meta", body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature})
+    reference = runtime.ticket_store().find_conversation(
+        f"whatsapp:{value['metadata']['phone_number_id']}:{sender}"
+    )
+    assert reference
+    return reference
+
+
+def test_a_telegram_reply_goes_through_the_bot_api(aws: Aws, stream, lambda_context):
     from tests.integration.test_chat_webhook import telegram, telegram_update
 
     telegram(lambda_context, telegram_update(5550777, 1, "Where is my parcel?"))
+    settle(stream)
     reference = runtime.ticket_store().find_conversation("telegram:5550777") or ""
-    path = f"/tickets/{reference}/replies"
 
-    public = call(lambda_context, "POST", "/tickets/{reference}/replies", path, {"text": "On its way."})
-    note = call(
-        lambda_context, "POST", "/tickets/{reference}/replies", path, {"text": "Check DHL.", "public": False}
+    public = reply(lambda_context, reference, "On its way.")
+    note = reply(lambda_context, reference, "Check DHL.", public=False)
+    settle(stream)
+
+    assert public[0] == 201 and note[0] == 201
+    calls = [
+        c
+        for c in aws.chat_apis.calls()
+        if c["provider"] == "telegram" and c["json"].get("chat_id") == 5550777
+    ]
+    assert [(c["endpoint"], c["authorized"], c["json"]["text"]) for c in calls] == [
+        ("sendMessage", True, "On its way.")  # the acknowledgement went in the webhook's response
+    ]
+    assert delivered(reference, "On its way.").delivery is DeliveryState.SENT
+
+
+def test_a_twilio_whatsapp_reply_goes_through_the_messages_api(aws: Aws, stream, lambda_context):
+    from tests.integration.test_chat_webhook import CORPUS, post, twilio_signature
+
+    fields = parse_qsl((CORPUS / "twilio/botbuilder-dotnet/NoMediaPayload.txt").read_text().strip(), True)
+    changes = {"From": "whatsapp:+4915100077701", "To": "whatsapp:+14155238886", "MessageSid": "SM-agent-1"}
+    fields = [(name, changes.get(name, value)) for name, value in fields]
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": twilio_signature("http://localhost/chat/twilio", fields),
+        "Host": "localhost",
+    }
+    assert post(lambda_context, "twilio", urlencode(fields).encode(), headers)["statusCode"] == 200
+    reference = runtime.ticket_store().find_conversation(
+        "twilio:whatsapp:+14155238886:whatsapp:+4915100077701"
+    )
+    assert reference
+
+    status, _ = reply(lambda_context, reference, "Your order ships today.")
+    settle(stream)
+
+    assert status == 201
+    (sent,) = [c for c in aws.chat_apis.calls() if c["json"].get("To") == "whatsapp:+4915100077701"]
+    assert sent["endpoint"] == "2010-04-01/Accounts/4444/Messages.json" and sent["authorized"]
+    assert sent["json"] == {
+        "To": "whatsapp:+4915100077701",
+        "From": "whatsapp:+14155238886",
+        "Body": "Your order ships today.",
+    }
+    assert delivered(reference, "Your order ships today.").delivery is DeliveryState.SENT
+
+
+def test_a_generic_reply_is_posted_to_the_callback_signed(aws: Aws, stream, lambda_context):
+    from tests.integration.test_chat_webhook import GENERIC_SECRET, generic_body, generic_headers, post
+
+    body = generic_body("evt-agent-reply")
+    assert post(lambda_context, "generic", body, generic_headers(body))["statusCode"] == 200
+    reference = runtime.ticket_store().find_conversation("generic:site-chat-evt-agent-reply") or ""
+
+    status, _ = reply(lambda_context, reference, "The October invoice is in your account.")
+    settle(stream)
+
+    assert status == 201
+    (sent,) = [
+        c for c in aws.chat_apis.calls() if c["json"].get("conversation_id") == "site-chat-evt-agent-reply"
+    ]
+    message = delivered(reference, "The October invoice is in your account.")
+    assert sent["json"] == {
+        "conversation_id": "site-chat-evt-agent-reply",
+        "text": "The October invoice is in your account.",
+        "reference": reference,
+        "message_id": message.message_id,
+    }
+    # The receiver checks it as Frontdesk checks its webhooks (signed with the real time).
+    received = WebhookRequest(
+        "POST", "http://site.example/replies", sent["headers"], {}, sent["body"].encode(), datetime.now(UTC)
+    )
+    PROVIDERS["generic"].verify(received, ProviderSecrets(GENERIC_SECRET))
+    assert message.delivery is DeliveryState.SENT
+
+
+def test_no_whatsapp_reply_after_the_24_hour_window(aws: Aws, function_env, set_clock, lambda_context):
+    now = clock.now()
+    set_clock(now - timedelta(hours=25))
+    reference = whatsapp_message(lambda_context, "4915100025025", "Is my refund on its way?")
+    set_clock(now)
+
+    public = reply(lambda_context, reference, "Yes, it is.")
+    note = reply(lambda_context, reference, "Refund approved yesterday.", public=False)
+
+    assert public[0] == 422
+    (error,) = public[1]["errors"]
+    assert error["field"] == "public" and "WhatsApp's 24-hour window has passed" in error["message"]
+    assert note[0] == 201
+
+
+def test_a_whatsapp_reply_is_taken_until_the_window_closes(aws: Aws, function_env, set_clock, lambda_context):
+    now = clock.now()
+    set_clock(now - timedelta(hours=23, minutes=59))
+    reference = whatsapp_message(lambda_context, "4915100023059", "Can I change my address?")
+    set_clock(now)
+
+    assert reply(lambda_context, reference, "Yes: send us the new one.")[0] == 201
+
+
+def test_a_reply_whose_window_closed_before_it_was_sent_fails_without_a_call(
+    aws: Aws, function_env, set_clock, lambda_context
+):
+    from frontdesk.config import get_settings
+    from frontdesk.notify.replies import DeliveryOutcome, deliver_reply
+
+    now = clock.now()
+    set_clock(now - timedelta(hours=25))
+    reference = whatsapp_message(lambda_context, "4915100025026", "Hello?")
+    set_clock(now)
+    store = runtime.ticket_store()
+    ticket = store.get_ticket(reference)
+    assert ticket is not None
+    written = now - timedelta(hours=1, minutes=30)  # while the window was open; the send came late
+    message = Message(
+        message_id="late-reply-1",
+        reference=reference,
+        direction=Direction.OUTBOUND,
+        kind=MessageKind.AGENT_REPLY,
+        author="agent",
+        body_text="Sorry for the wait.",
+        created_at=written,
+        delivery=DeliveryState.PENDING,
+    )
+    store.add_agent_message(ticket, message, written)
+    before = len(aws.chat_apis.calls())
+
+    outcome = deliver_reply(
+        message,
+        store=store,
+        mailer=runtime.mailer(),
+        chat_sender=runtime.chat_sender(),
+        settings=get_settings(),
+        now=clock.now(),
     )
 
-    assert public[0] == 422 and public[1]["errors"][0]["field"] == "public"
-    assert note[0] == 201
+    assert outcome is DeliveryOutcome.FAILED
+    failed = delivered(reference, "Sorry for the wait.")
+    assert (failed.delivery, failed.delivery_failure) == (DeliveryState.FAILED, "reply_window_closed")
+    assert len(aws.chat_apis.calls()) == before
+
+
+def test_customer_wrote_at_follows_the_customers_messages(aws: Aws, function_env, set_clock, lambda_context):
+    from tests.integration.test_chat_webhook import conversation_ticket, telegram, telegram_update
+
+    start = clock.now()
+    telegram(lambda_context, telegram_update(5550778, 1, "My card was charged twice."))
+    first, _ = conversation_ticket(5550778)
+    assert first.customer_wrote_at == first.created_at
+
+    assert reply(lambda_context, first.reference, "Looking into it.")[0] == 201  # ours does not count
+    set_clock(start + timedelta(hours=3))
+    telegram(lambda_context, telegram_update(5550778, 2, "Any news?"))
+    later, messages = conversation_ticket(5550778)
+
+    assert later.customer_wrote_at is not None and later.customer_wrote_at >= start + timedelta(hours=3)
+    assert later.customer_wrote_at == messages[-1].created_at
+    form_ticket = runtime.ticket_store().get_ticket(create_ticket(lambda_context, "agent-wrote-at"))
+    assert form_ticket is not None and form_ticket.customer_wrote_at == form_ticket.created_at

@@ -521,6 +521,24 @@ def test_a_redelivered_telegram_update_has_the_same_event_id():
     assert only_message(parse("telegram", body)).event_id == only_message(parse("telegram", body)).event_id
 
 
+def test_a_telegram_forum_topic_is_answered_in_its_topic():
+    body = telegram_body(
+        chat={"id": -1001, "type": "supergroup", "is_forum": True}, message_thread_id=7, is_topic_message=True
+    )
+
+    message = only_message(parse("telegram", body))
+    reply = PROVIDERS["telegram"].inline_reply(message, "Thanks")
+
+    assert message.reply_to == {"chat_id": "-1001", "message_thread_id": "7"}
+    assert reply is not None and json.loads(reply.body)["message_thread_id"] == 7
+
+
+def test_a_telegram_reply_thread_outside_a_forum_is_answered_in_the_chat():
+    body = telegram_body(chat={"id": -1001, "type": "supergroup"}, message_thread_id=1365)
+
+    assert only_message(parse("telegram", body)).reply_to == {"chat_id": "-1001"}
+
+
 def test_telegram_message_ids_are_scoped_by_chat():
     first = only_message(parse("telegram", telegram_body(chat={"id": 1, "type": "private"})))
     second = only_message(parse("telegram", telegram_body(chat={"id": -1001, "type": "supergroup"})))
@@ -923,7 +941,8 @@ def test_twilio_corpus_messages(name: str):
         text="Hello",
         sent_at=NOW,  # Twilio sends no timestamp: the receipt time
         channel=Channel.SOCIAL,
-        reply_to={"to": "+2222", "from": "+1111"},
+        # Answers go from our number to theirs, through the Messages API of their account.
+        reply_to={"to": "+2222", "from": "+1111", "account_sid": "4444"},
     )
 
 

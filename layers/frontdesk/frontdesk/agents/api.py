@@ -15,14 +15,15 @@ import re
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from frontdesk.chat.outbound import ANSWERED_BY_API
+from frontdesk.chat.outbound import can_reach, messaging_app, reply_window_closes_at
 from frontdesk.config import Settings
 from frontdesk.hours.measured import SAMPLE_RETENTION
 from frontdesk.http import HttpRequest, json_response
 from frontdesk.intake.accept import new_message_id
-from frontdesk.observability import logger
+from frontdesk.observability import logger, metrics
 from frontdesk.text import multiline_problem, normalise_multiline
 from frontdesk.tickets.model import (
     STATUS_MOVES,
@@ -200,8 +201,17 @@ def add_reply(
         return _error(404, "reference", "no such ticket")
     if ticket.status is TicketStatus.CLOSED:
         return _error(409, "status", "a closed ticket takes no more messages")
-    if reply.public and not can_answer(ticket, settings):
-        return _error(422, "public", "this ticket's channel cannot be answered from here yet; add a note")
+    if reply.public and not can_answer(ticket, settings, now):
+        closes_at = reply_window_closes_at(ticket)
+        if closes_at is not None and now >= closes_at:
+            app = messaging_app(ticket)
+            return _error(
+                422,
+                "public",
+                f"{app}'s 24-hour window has passed: {app} takes replies only within 24 hours of the "
+                "customer's last message. Add a note, and answer when the customer writes again",
+            )
+        return _error(422, "public", "this ticket's channel cannot be answered from here; add a note")
     message = Message(
         message_id=new_message_id(),
         reference=ticket.reference,
@@ -231,12 +241,10 @@ def add_reply(
     return json_response(201, {"message": message_json(message)})
 
 
-def can_answer(ticket: Ticket, settings: Settings) -> bool:
-    """Whether a public reply can reach the customer: by email, or through a platform's API."""
-    if ticket.conversation_id is None:
-        return bool(ticket.requester.email)
-    provider = settings.chat.providers.get(ticket.source)
-    return ticket.source in ANSWERED_BY_API and provider is not None and provider.api_token is not None
+def can_answer(ticket: Ticket, settings: Settings, now: datetime) -> bool:
+    """Whether a public reply can reach the customer now: by email, or through a configured
+    platform within its customer-service window."""
+    return can_reach(ticket, settings, now)
 
 
 def _record_first_response(ticket: Ticket, store: TicketStore, settings: Settings, now: datetime) -> None:

@@ -1,26 +1,61 @@
-"""Answers that go back through a platform's API (Slack, Meta): one HTTPS call each.
+"""Messages that go back through a platform's API (Slack, Meta, Telegram, Twilio) or to the
+generic scheme's callback URL: one HTTPS call each.
 
 The base URL is configurable per provider, so tests and the local stack send to a fake API on
 localhost. Failures are sorted the way the stream consumer needs them: a timeout, a 429 or a 5xx
 may succeed later (TransientChatError: the record is retried); any other refusal will not
-(PermanentChatError: the acknowledgement is recorded as failed).
+(PermanentChatError: the message is recorded as failed).
+
+Messaging apps take free-form messages only for a while after the customer's last one (WhatsApp,
+Messenger and Instagram: 24 hours); later, only paid templates or tagged messages, which Frontdesk
+does not send. `reply_window_closes_at` and `can_reach` say so before anything is sent.
+
+The generic callback is signed as inbound generic webhooks are (see providers/generic.py)::
+
+    POST <callback_url>
+    Content-Type: application/json; charset=utf-8
+    X-Frontdesk-Timestamp: 1767261600
+    X-Frontdesk-Signature: v1=<hex HMAC-SHA256(signing_secret, timestamp + "." + raw body)>
+
+    {"conversation_id": "chat-5521", "text": "...", "reference": "FD-7K3M-Q9TX", "message_id": "..."}
+
+Any 2xx answer means delivered; a JSON answer's "id" is kept as the sent message's id.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from frontdesk.config import ChatProviderSettings
+from frontdesk.chat.providers.payloads import hmac_sha256_hex
+from frontdesk.config import ChatProviderSettings, Settings
 from frontdesk.tickets.model import Ticket
 
-DEFAULT_API_BASE_URLS = {"slack": "https://slack.com/api", "meta": "https://graph.facebook.com/v21.0"}
+DEFAULT_API_BASE_URLS = {
+    "slack": "https://slack.com/api",
+    "meta": "https://graph.facebook.com/v21.0",
+    "telegram": "https://api.telegram.org",
+    "twilio": "https://api.twilio.com",
+}
+# Acknowledged through the API by the stream consumer; Telegram, Twilio and generic tickets get
+# their acknowledgement in the webhook's response instead.
+ANSWERED_BY_API = frozenset({"slack", "meta"})
+# How long after the customer's last message WhatsApp, Messenger and Instagram take free-form
+# messages (WhatsApp's customer-service window, Messenger's standard messaging).
+CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 TIMEOUT_SECONDS = 5.0
-ANSWERED_BY_API = frozenset(DEFAULT_API_BASE_URLS)
+MAX_ANSWER_BYTES = 1024 * 1024
+_TELEGRAM_INTEGER = re.compile(r"-?\d{1,20}")
+_META_APPS = {"whatsapp": "WhatsApp", "messenger": "Messenger", "instagram": "Instagram"}
+_GENERIC_PREFIX = "generic:"
 
 Opener = Callable[..., Any]
 
@@ -37,73 +72,241 @@ class TransientChatError(Exception):
     """The platform could not take the message now (timeout, throttling, its own error)."""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirected POST would be repeated as a GET without its body, and a 200 to that would
+    count as delivered: a redirect is an HTTPError (3xx, a refusal) instead."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_open_without_redirects = urllib.request.build_opener(_NoRedirects()).open
+
+
+def messaging_app(ticket: Ticket) -> str | None:
+    """The messaging app whose customer-service window a chat ticket is under, or None."""
+    if ticket.conversation_id is None:
+        return None
+    if ticket.source == "meta":
+        return _META_APPS.get(ticket.reply_to.get("platform", ""), "Messenger")
+    if ticket.source == "twilio" and ticket.reply_to.get("to", "").startswith("whatsapp:"):
+        return "WhatsApp"
+    return None  # email, forms, Telegram, Slack, generic, SMS: no window
+
+
+def reply_window_closes_at(ticket: Ticket) -> datetime | None:
+    """When the platform stops taking free-form messages to this customer; None when no window
+    applies. Tickets written before customer_wrote_at was kept count from their creation."""
+    if messaging_app(ticket) is None:
+        return None
+    return (ticket.customer_wrote_at or ticket.created_at) + CUSTOMER_SERVICE_WINDOW
+
+
+def unreachable_reason(ticket: Ticket, settings: Settings, now: datetime) -> str | None:
+    """Why a public message cannot reach the customer on the ticket's channel now (a failure
+    code such as "reply_window_closed"), or None when it can."""
+    if ticket.conversation_id is None:
+        return None if ticket.requester.email else "no_address"
+    provider = settings.chat.providers.get(ticket.source)
+    if provider is None:
+        return "provider_not_configured"
+    if missing := _missing(ticket, provider):
+        return missing
+    closes_at = reply_window_closes_at(ticket)
+    if closes_at is not None and now >= closes_at:
+        return "reply_window_closed"
+    return None
+
+
+def can_reach(ticket: Ticket, settings: Settings, now: datetime) -> bool:
+    """Whether a public message can reach the customer on the ticket's channel right now: by
+    email to the requester's address, or through a configured platform within its window."""
+    return unreachable_reason(ticket, settings, now) is None
+
+
 class ChatSender:
-    def __init__(self, opener: Opener = urllib.request.urlopen, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        opener: Opener = _open_without_redirects,
+        timeout: float = TIMEOUT_SECONDS,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self._open = opener
         self._timeout = timeout
+        # Signed timestamps are checked by the receiver against its own clock: real time, never
+        # the desk's clock (which the local stack may have moved).
+        self._wall_clock = wall_clock
 
-    def send(self, ticket: Ticket, text: str, provider: ChatProviderSettings) -> str:
-        """Post `text` into the ticket's conversation; the platform's id of the sent message."""
-        if provider.api_token is None:
-            raise PermanentChatError("no_api_token")
-        base = (provider.api_base_url or DEFAULT_API_BASE_URLS[ticket.source]).rstrip("/")
-        url, payload = _request(ticket, text, base)
-        request = urllib.request.Request(  # noqa: S310 - https, or a localhost fake configured by the operator
-            url,
-            data=json.dumps(payload).encode(),
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "Authorization": f"Bearer {provider.api_token.get_secret_value()}",
-            },
-        )
-        answer = self._call(request)
-        return _sent_id(ticket.source, answer)
+    def send(
+        self, ticket: Ticket, text: str, provider: ChatProviderSettings, *, message_id: str | None = None
+    ) -> str:
+        """Post `text` into the ticket's conversation; the platform's id of the sent message.
+        `message_id` (Frontdesk's) lets a generic receiver drop a repeat."""
+        if missing := _missing(ticket, provider):
+            raise PermanentChatError(missing)
+        if ticket.source == "generic":
+            request = self._generic_request(ticket, text, provider, message_id)
+        else:
+            request = _API_REQUESTS[ticket.source](ticket, text, provider)
+        return _ANSWERS[ticket.source](self._call(request, ticket.source))
 
-    def _call(self, request: urllib.request.Request) -> dict[str, Any]:
+    def _generic_request(
+        self, ticket: Ticket, text: str, provider: ChatProviderSettings, message_id: str | None
+    ) -> urllib.request.Request:
+        payload = {
+            "conversation_id": _generic_conversation(ticket),
+            "text": text,
+            "reference": ticket.reference,
+        }
+        if message_id:
+            payload["message_id"] = message_id
+        body = json.dumps(payload).encode()
+        timestamp = str(int(self._wall_clock()))
+        key = provider.signing_secret.get_secret_value().encode("utf-8")
+        signature = "v1=" + hmac_sha256_hex(key, timestamp.encode("ascii") + b"." + body)
+        headers = {"X-Frontdesk-Timestamp": timestamp, "X-Frontdesk-Signature": signature}
+        return _post(str(provider.callback_url), body, "application/json; charset=utf-8", headers)
+
+    def _call(self, request: urllib.request.Request, source: str) -> bytes:
         try:
             with self._open(request, timeout=self._timeout) as response:
-                body = response.read(1024 * 1024)
+                return bytes(response.read(MAX_ANSWER_BYTES))
         except urllib.error.HTTPError as error:
             if error.code == 429 or error.code >= 500:
                 raise TransientChatError(f"http_{error.code}") from None
-            raise PermanentChatError(f"http_{error.code}") from None
+            raise PermanentChatError(_refusal_code(source, error)) from None
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise TransientChatError(type(error).__name__) from None
-        try:
-            answer = json.loads(body or b"{}")
-        except ValueError:
-            raise TransientChatError("unreadable_answer") from None
-        return answer if isinstance(answer, dict) else {}
 
 
-def _request(ticket: Ticket, text: str, base: str) -> tuple[str, dict[str, Any]]:
+def _missing(ticket: Ticket, provider: ChatProviderSettings) -> str | None:
+    """What sending on this ticket's platform needs and the settings or the ticket lack."""
     to = ticket.reply_to
-    if ticket.source == "slack":
-        payload: dict[str, Any] = {"channel": to.get("channel", ""), "text": text}
-        if to.get("thread_ts"):
-            payload["thread_ts"] = to["thread_ts"]
-        return f"{base}/chat.postMessage", payload
+    source = ticket.source
+    if source == "generic":
+        if provider.callback_url is None:
+            return "no_callback_url"
+        return None if _generic_conversation(ticket) else "no_recipient"
+    if source not in DEFAULT_API_BASE_URLS:
+        return "not_answered_by_api"
+    if source == "twilio":
+        # The auth token is the signing secret (always set); the account is the inbound's.
+        if not to.get("account_sid"):
+            return "no_account_sid"
+        return None if to.get("to") and to.get("from") else "no_recipient"
+    if provider.api_token is None:
+        return "no_api_token"
+    needed = {"slack": "channel", "telegram": "chat_id", "meta": "recipient_id"}[source]
+    if not to.get(needed) or (to.get("platform") == "whatsapp" and not to.get("phone_number_id")):
+        return "no_recipient"
+    return None
+
+
+def _generic_conversation(ticket: Ticket) -> str:
+    """The site's own conversation id, as its webhook sent it."""
+    conversation = ticket.conversation_id or ""
+    return conversation.removeprefix(_GENERIC_PREFIX) if conversation.startswith(_GENERIC_PREFIX) else ""
+
+
+def _base(ticket: Ticket, provider: ChatProviderSettings) -> str:
+    return (provider.api_base_url or DEFAULT_API_BASE_URLS[ticket.source]).rstrip("/")
+
+
+def _token(provider: ChatProviderSettings) -> str:
+    assert provider.api_token is not None  # checked by _missing
+    return provider.api_token.get_secret_value()
+
+
+def _post(url: str, body: bytes, content_type: str, headers: dict[str, str]) -> urllib.request.Request:
+    return urllib.request.Request(  # noqa: S310 - https, or a localhost fake configured by the operator
+        url, data=body, method="POST", headers={"Content-Type": content_type, **headers}
+    )
+
+
+def _post_json(url: str, payload: dict[str, Any], headers: dict[str, str]) -> urllib.request.Request:
+    return _post(url, json.dumps(payload).encode(), "application/json; charset=utf-8", headers)
+
+
+def _slack_request(ticket: Ticket, text: str, provider: ChatProviderSettings) -> urllib.request.Request:
+    to = ticket.reply_to
+    payload: dict[str, Any] = {"channel": to["channel"], "text": text}
+    if to.get("thread_ts"):
+        payload["thread_ts"] = to["thread_ts"]
+    bearer = {"Authorization": f"Bearer {_token(provider)}"}
+    return _post_json(f"{_base(ticket, provider)}/chat.postMessage", payload, bearer)
+
+
+def _meta_request(ticket: Ticket, text: str, provider: ChatProviderSettings) -> urllib.request.Request:
+    to = ticket.reply_to
+    base = _base(ticket, provider)
+    bearer = {"Authorization": f"Bearer {_token(provider)}"}
     if to.get("platform") == "whatsapp":
-        payload = {"messaging_product": "whatsapp", "to": to.get("recipient_id", ""), "type": "text"}
+        payload: dict[str, Any] = {"messaging_product": "whatsapp", "to": to["recipient_id"], "type": "text"}
         payload["text"] = {"body": text, "preview_url": False}
-        return f"{base}/{quote(to.get('phone_number_id', ''), safe='')}/messages", payload
+        return _post_json(f"{base}/{quote(to['phone_number_id'], safe='')}/messages", payload, bearer)
     # Messenger and Instagram: the Send API, as an answer to the customer's message.
     payload = {
-        "recipient": {"id": to.get("recipient_id", "")},
+        "recipient": {"id": to["recipient_id"]},
         "messaging_type": "RESPONSE",
         "message": {"text": text},
     }
-    return f"{base}/{quote(to.get('page_id', 'me'), safe='')}/messages", payload
+    return _post_json(f"{base}/{quote(to.get('page_id', 'me'), safe='')}/messages", payload, bearer)
 
 
-def _sent_id(provider: str, answer: dict[str, Any]) -> str:
-    if provider == "slack":
-        # Slack answers 200 with ok=false for refusals; only its rate limit is worth a retry.
-        if not answer.get("ok"):
-            error = str(answer.get("error") or "not_ok")
-            raise (TransientChatError(error) if error == "ratelimited" else PermanentChatError(error))
-        return str(answer.get("ts") or "")
+def _telegram_request(ticket: Ticket, text: str, provider: ChatProviderSettings) -> urllib.request.Request:
+    to = ticket.reply_to
+    chat_id = to["chat_id"]
+    # Telegram takes chat ids as integers (or "@channel" names): sent back as they came.
+    payload: dict[str, Any] = {
+        "chat_id": int(chat_id) if _TELEGRAM_INTEGER.fullmatch(chat_id) else chat_id,
+        "text": text,
+    }
+    thread = to.get("message_thread_id", "")
+    if _TELEGRAM_INTEGER.fullmatch(thread):
+        payload["message_thread_id"] = int(thread)  # the forum topic the customer wrote in
+    # The bot token is part of the path: the Bot API has no other way to take it.
+    url = f"{_base(ticket, provider)}/bot{quote(_token(provider), safe=':')}/sendMessage"
+    return _post_json(url, payload, {})
+
+
+def _twilio_request(ticket: Ticket, text: str, provider: ChatProviderSettings) -> urllib.request.Request:
+    to = ticket.reply_to
+    account = to["account_sid"]
+    secret = provider.signing_secret.get_secret_value()
+    credentials = base64.b64encode(f"{account}:{secret}".encode()).decode("ascii")
+    # From is our number as the customer wrote to it, "whatsapp:" prefix included.
+    body = urlencode({"To": to["to"], "From": to["from"], "Body": text}).encode()
+    url = f"{_base(ticket, provider)}/2010-04-01/Accounts/{quote(account, safe='')}/Messages.json"
+    return _post(url, body, "application/x-www-form-urlencoded", {"Authorization": f"Basic {credentials}"})
+
+
+_API_REQUESTS: dict[str, Callable[[Ticket, str, ChatProviderSettings], urllib.request.Request]] = {
+    "slack": _slack_request,
+    "meta": _meta_request,
+    "telegram": _telegram_request,
+    "twilio": _twilio_request,
+}
+
+
+def _json_answer(body: bytes) -> dict[str, Any]:
+    try:
+        answer = json.loads(body or b"{}")
+    except ValueError:
+        raise TransientChatError("unreadable_answer") from None
+    return answer if isinstance(answer, dict) else {}
+
+
+def _slack_sent(body: bytes) -> str:
+    answer = _json_answer(body)
+    # Slack answers 200 with ok=false for refusals; only its rate limit is worth a retry.
+    if not answer.get("ok"):
+        error = str(answer.get("error") or "not_ok")
+        raise (TransientChatError(error) if error == "ratelimited" else PermanentChatError(error))
+    return str(answer.get("ts") or "")
+
+
+def _meta_sent(body: bytes) -> str:
+    answer = _json_answer(body)
     if "error" in answer:
         raise PermanentChatError(
             str(answer["error"].get("code", "error") if isinstance(answer["error"], dict) else "error")
@@ -112,3 +315,52 @@ def _sent_id(provider: str, answer: dict[str, Any]) -> str:
     if isinstance(messages, list) and messages and isinstance(messages[0], dict):
         return str(messages[0].get("id") or "")
     return str(answer.get("message_id") or "")
+
+
+def _telegram_sent(body: bytes) -> str:
+    answer = _json_answer(body)
+    if answer.get("ok") is not True:
+        code = answer.get("error_code")
+        code = code if isinstance(code, int) and not isinstance(code, bool) else 0
+        if code == 429 or code >= 500:
+            raise TransientChatError(f"http_{code}")
+        raise PermanentChatError(f"http_{code}" if code else "not_ok")
+    result = answer.get("result")
+    return str(result.get("message_id") or "") if isinstance(result, dict) else ""
+
+
+def _twilio_sent(body: bytes) -> str:
+    return str(_json_answer(body).get("sid") or "")
+
+
+def _generic_sent(body: bytes) -> str:
+    # Any 2xx is delivered: the receiver owes us no particular body.
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return ""
+    sent_id = answer.get("id") if isinstance(answer, dict) else None
+    return str(sent_id) if isinstance(sent_id, str | int) and not isinstance(sent_id, bool) else ""
+
+
+_ANSWERS: dict[str, Callable[[bytes], str]] = {
+    "slack": _slack_sent,
+    "meta": _meta_sent,
+    "telegram": _telegram_sent,
+    "twilio": _twilio_sent,
+    "generic": _generic_sent,
+}
+
+
+def _refusal_code(source: str, error: urllib.error.HTTPError) -> str:
+    """A permanent refusal's failure code: Twilio's own error code where its answer has one (e.g.
+    twilio_21610, the customer unsubscribed), else the HTTP status."""
+    if source == "twilio":
+        try:
+            answer = json.loads(error.read(64 * 1024) or b"{}")
+        except (ValueError, OSError):
+            answer = None
+        code = answer.get("code") if isinstance(answer, dict) else None
+        if isinstance(code, int) and not isinstance(code, bool):
+            return f"twilio_{code}"
+    return f"http_{error.code}"

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from frontdesk.chat.outbound import ChatSender, PermanentChatError
+from frontdesk.chat.outbound import ChatSender, PermanentChatError, reply_window_closes_at
 from frontdesk.config import Settings
 from frontdesk.language.catalogs import answer_language
 from frontdesk.notify.customer_mail import customer_email
@@ -46,6 +46,10 @@ def deliver_reply(
     try:
         if ticket is None:
             raise PermanentChatError("ticket_gone")
+        closes_at = reply_window_closes_at(ticket)
+        if closes_at is not None and now >= closes_at:
+            # Closed since the agent wrote: the platform would refuse the message (or bill a template).
+            raise PermanentChatError("reply_window_closed")
         sent = _send(ticket, message, mailer=mailer, chat_sender=chat_sender, settings=settings, now=now)
     except (PermanentSendError, PermanentChatError, UnsafeHeaderError) as refused:
         code = getattr(refused, "code", "UnsafeHeader")
@@ -76,7 +80,7 @@ def _send(
         provider = settings.chat.providers.get(ticket.source)
         if provider is None:
             raise PermanentChatError("provider_not_configured")
-        chat_sender.send(ticket, message.body_text, provider)
+        chat_sender.send(ticket, message.body_text, provider, message_id=message.message_id)
         return message
     if not ticket.requester.email:
         raise PermanentChatError("no_address")

@@ -112,6 +112,17 @@ class StoredAttachment(BaseModel):
     skipped: str | None = None  # why it was not stored: too_large, too_many, total_too_large
 
 
+class SurveyAnswer(BaseModel):
+    """The customer's answer to the satisfaction survey of the ticket's latest resolution, kept on
+    the ticket so reports read it with the ticket."""
+
+    model_config = ConfigDict(frozen=True)
+
+    csat: int = Field(ge=1, le=5)
+    nps: int | None = Field(None, ge=0, le=10)
+    answered_at: datetime
+
+
 class Ticket(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -144,6 +155,11 @@ class Ticket(BaseModel):
     # Chat tickets: the conversation they belong to, and what an answer there needs (by provider).
     conversation_id: str | None = None
     reply_to: dict[str, str] = Field(default_factory=dict)
+    customer_wrote_at: datetime | None = Field(
+        None, description="the customer's latest message: messaging apps allow answers for a while after it"
+    )
+    public_replies: int = Field(0, description="agent replies sent to the customer (notes not counted)")
+    survey: SurveyAnswer | None = None
 
 
 class Message(BaseModel):

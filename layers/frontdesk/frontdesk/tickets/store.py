@@ -301,6 +301,9 @@ class TicketStore:
         if the ticket's reference is in use, ConversationTakenError if the conversation got
         another ticket meanwhile, ConcurrentWriteError if another transaction raced.
         """
+        if first_message.kind is MessageKind.CUSTOMER and ticket.customer_wrote_at is None:
+            # Messaging apps allow answers for a while after the customer's latest message.
+            ticket = ticket.model_copy(update={"customer_wrote_at": first_message.created_at})
         ticket_put: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self.table_name,
@@ -335,6 +338,9 @@ class TicketStore:
         updates = ["updated_at = :now"]
         values: dict[str, Any] = {":now": timestamp_key(now), ":expected": ticket.status.value}
         removals: list[str] = []
+        if message.kind is MessageKind.CUSTOMER:
+            # Messaging apps allow answers for a while after the customer's latest message.
+            updates.append("customer_wrote_at = :now")
         if email_message_ids:
             updates.append(_APPEND_EMAIL_IDS)
             values.update({":none": [], ":mids": list(email_message_ids)})

@@ -88,6 +88,11 @@ class TelegramProvider:
         text = clean_text(message.get("text")) or clean_text(message.get("caption"))
         if text is None:
             return Ignored("no_text")  # stickers, voice, photos without a caption
+        reply_to = {"chat_id": chat_id}
+        thread_id = _number(message.get("message_thread_id"))
+        if thread_id is not None and message.get("is_topic_message") is True:
+            # A forum topic: answers go there, not to the group's General topic.
+            reply_to["message_thread_id"] = thread_id
         chat_message = ChatMessage(
             provider=self.name,
             # Stable across redeliveries; message ids are only unique within a chat.
@@ -99,7 +104,7 @@ class TelegramProvider:
             author_name=clean_name(sender.get("first_name"), sender.get("last_name")),
             language_hint=language_tag(sender.get("language_code")),
             channel=Channel.CHAT,
-            reply_to={"chat_id": chat_id},
+            reply_to=reply_to,
         )
         return [encodable(chat_message)]
 
@@ -109,5 +114,7 @@ class TelegramProvider:
             return None
         # Telegram takes chat ids as integers (or "@channel" names): send them back as they came.
         target: int | str = int(chat_id) if _INTEGER.fullmatch(chat_id) else chat_id
-        body = {"method": "sendMessage", "chat_id": target, "text": text[:MAX_REPLY_CHARS]}
+        body: dict[str, object] = {"method": "sendMessage", "chat_id": target, "text": text[:MAX_REPLY_CHARS]}
+        if _INTEGER.fullmatch(thread_id := message.reply_to.get("message_thread_id", "")):
+            body["message_thread_id"] = int(thread_id)
         return InlineReply(200, json.dumps(body), "application/json")

@@ -110,6 +110,11 @@ class TwilioProvider:
         text = clean_text(fields.get("Body"))
         if text is None:
             return Ignored("no_text")  # a picture without words
+        # An answer goes back from our number (To) to the customer's (From), "whatsapp:" prefixes
+        # kept, through the Messages API of the account the message came through.
+        reply_to = {"to": sender, "from": recipient}
+        if account_sid := string_id(fields.get("AccountSid")):
+            reply_to["account_sid"] = account_sid
         message = ChatMessage(
             provider=self.name,
             event_id=f"twilio:{sid}",
@@ -119,7 +124,7 @@ class TwilioProvider:
             sent_at=request.received_at,  # Twilio sends no timestamp
             author_name=clean_name(fields.get("ProfileName")),  # WhatsApp's profile name
             channel=Channel.SOCIAL,
-            reply_to={"to": sender, "from": recipient},
+            reply_to=reply_to,
         )
         return [encodable(message)]
 
