@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test check lint typecheck cfn-lint unit integration e2e browser messages clean
+.PHONY: dev test check lint typecheck cfn-lint unit integration e2e browser messages events-schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ messages: $(STAMP)
 	  --project Frontdesk --copyright-holder "Frontdesk contributors" -o templates/locales/frontdesk.pot .
 	$(BIN)/pybabel update -i templates/locales/frontdesk.pot -d templates/locales -D frontdesk \
 	  --no-fuzzy-matching --ignore-obsolete
+
+## Write docs/events.schema.json from the integration events' models.
+events-schema: $(STAMP)
+	PYTHONPATH=tools:layers/frontdesk $(BIN)/python -m frontdesk_tools.events_schema
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache

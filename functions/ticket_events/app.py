@@ -11,7 +11,7 @@ from frontdesk import clock
 from frontdesk.config import get_settings
 from frontdesk.notify.effects import on_table_change
 from frontdesk.observability import logger, metrics
-from frontdesk.runtime import chat_sender, mailer, ticket_store
+from frontdesk.runtime import outbox
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -20,11 +20,10 @@ def handle_record(record: DynamoDBRecord) -> None:
     on_table_change(
         record.event_name.name if record.event_name else "",
         record.dynamodb.new_image if record.dynamodb else None,
-        store=ticket_store(),
-        mailer=mailer(),
+        record.dynamodb.old_image if record.dynamodb else None,
+        outbox=outbox(),
         settings=get_settings(),
         now=clock.now(),
-        chat_sender=chat_sender(),
     )
 
 

@@ -101,11 +101,51 @@ def not_found_context(**overrides: Any) -> dict[str, Any]:
     return {"desk_name": "Acme Support", "lang": "en", **overrides}
 
 
+def survey_page_context(**overrides: Any) -> dict[str, Any]:
+    context = {
+        "desk_name": "Acme Support",
+        "lang": "en",
+        "reference": "FD-7K3M-Q9TX",
+        "ask_nps": True,
+        "csat_scores": (1, 2, 3, 4, 5),
+        "nps_scores": tuple(range(11)),
+        "comment_max_chars": 2000,
+        "values": {},
+        "error_list": [],
+        "errors": {},
+    }
+    return {**context, **overrides}
+
+
+def survey_notice_context(**overrides: Any) -> dict[str, Any]:
+    return {"desk_name": "Acme Support", "lang": "en", "kind": "thanks", **overrides}
+
+
 PAGES = {
     "pages/form.html.j2": form_context,
     "pages/thanks.html.j2": thanks_context,
     "pages/not_found.html.j2": not_found_context,
+    "pages/survey.html.j2": survey_page_context,
+    "pages/survey_notice.html.j2": survey_notice_context,
 }
+SURVEY_TEMPLATES = [
+    "email/survey.subject.txt.j2",
+    "email/survey.txt.j2",
+    "email/survey.html.j2",
+    "chat/survey.txt.j2",
+]
+
+
+def survey_mail_context(**overrides: Any) -> dict[str, Any]:
+    context = {
+        "desk_name": "Acme Support",
+        "reference": "FD-7K3M-Q9TX",
+        "subject": "Invoice missing",
+        "url": "https://support.example.com/surveys/FD-7K3M-Q9TX.1.2.en.sig",
+        "scores": (1, 2, 3, 4, 5),
+        "valid_days": 14,
+    }
+    return {**context, **overrides}
 
 
 def assert_no_raw_markup(html: str) -> None:
@@ -126,7 +166,14 @@ def test_without_a_configured_folder_the_checkout_templates_are_used(monkeypatch
 def test_every_template_in_the_folder_is_covered_here():
     found = {path.relative_to(TEMPLATES).as_posix() for path in TEMPLATES.rglob("*.j2")}
 
-    assert found == {*ACK_TEMPLATES, *MACRO_TEMPLATES, *REPLY_TEMPLATES, *PAGES, "pages/base.html.j2"}
+    assert found == {
+        *ACK_TEMPLATES,
+        *MACRO_TEMPLATES,
+        *REPLY_TEMPLATES,
+        *SURVEY_TEMPLATES,
+        *PAGES,
+        "pages/base.html.j2",
+    }
 
 
 def test_render_needs_a_language():
@@ -682,3 +729,66 @@ def test_a_reply_escapes_everything_in_html(field: str):
 
     assert_no_raw_markup(html)
     assert '<html lang="fa" dir="rtl">' in html
+
+
+# -- surveys ---------------------------------------------------------------------------------------
+
+
+def test_the_survey_mail_links_each_score_to_the_page_and_escapes_the_subject():
+    context = survey_mail_context(subject='<img src=x onerror=alert(1)> & "more"')
+    html = render("email/survey.html.j2", lang="en", **context)
+    text = render("email/survey.txt.j2", lang="en", **context)
+
+    for score in range(1, 6):
+        assert f'href="{context["url"]}?csat={score}"' in html
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; &#34;more&#34;" in html
+    assert_no_raw_markup(html)
+    assert context["url"] in text and context["subject"] in text  # plain text keeps it literally
+    assert (
+        render("email/survey.subject.txt.j2", lang="en", **context).strip() == "How did we do? [FD-7K3M-Q9TX]"
+    )
+
+
+@pytest.mark.parametrize("language", ["ru", "kk", "vi", "fa"])
+def test_the_survey_is_asked_in_the_customers_language(language: str):
+    text = render("email/survey.txt.j2", lang=language, **survey_mail_context())
+    chat = render("chat/survey.txt.j2", lang=language, **survey_mail_context())
+    page = render_page("pages/survey.html.j2", **survey_page_context(lang=language))
+
+    assert "How satisfied" not in text and "How satisfied" not in chat and "How did we do" not in page.html
+    assert survey_mail_context()["url"] in text and survey_mail_context()["url"] in chat
+
+
+def test_the_survey_page_labels_every_choice_and_ticks_the_score_from_the_mail():
+    page = render_page("pages/survey.html.j2", **survey_page_context(values={"csat": 4})).html
+
+    for score in range(1, 6):
+        assert f'<label for="csat-{score}">' in page
+    for score in range(11):
+        assert f'<label for="nps-{score}">{score}</label>' in page
+    assert 'id="csat-4" name="csat" value="4" required checked' in page
+    assert page.count(" checked") == 1
+    assert "<legend>" in page and 'method="post"' in page
+    assert_no_raw_markup(page)
+
+
+def test_the_survey_page_without_nps_does_not_ask_it():
+    page = render_page("pages/survey.html.j2", **survey_page_context(ask_nps=False)).html
+
+    assert 'name="nps"' not in page
+
+
+def test_the_survey_page_escapes_a_returned_comment():
+    page = render_page(
+        "pages/survey.html.j2", **survey_page_context(values={"comment": "</textarea><script>x</script>"})
+    ).html
+
+    assert "&lt;/textarea&gt;&lt;script&gt;" in page
+    assert_no_raw_markup(page)
+
+
+@pytest.mark.parametrize("kind", ["thanks", "already", "expired", "not_found"])
+def test_each_survey_notice_has_its_own_words(kind: str):
+    page = render_page("pages/survey_notice.html.j2", **survey_notice_context(kind=kind)).html
+
+    assert f'data-kind="{kind}"' in page and "<h1>" in page

@@ -15,7 +15,9 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_ssm import SSMClient
 
@@ -44,6 +46,16 @@ def ssm() -> SSMClient:
     return boto3.client("ssm", config=_CONFIG)
 
 
+@cache
+def scheduler() -> EventBridgeSchedulerClient:
+    return boto3.client("scheduler", config=_CONFIG)
+
+
+@cache
+def events() -> EventBridgeClient:
+    return boto3.client("events", config=_CONFIG)
+
+
 def read_ssm_parameter(name: str) -> str:
     value = ssm().get_parameter(Name=name, WithDecryption=True)["Parameter"].get("Value")
     if value is None:
@@ -53,5 +65,5 @@ def read_ssm_parameter(name: str) -> str:
 
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints or mocks)."""
-    for factory in (dynamodb, s3, sesv2, ssm):
+    for factory in (dynamodb, s3, sesv2, ssm, scheduler, events):
         factory.cache_clear()

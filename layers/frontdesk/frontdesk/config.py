@@ -34,6 +34,11 @@ _RESOURCE_BINDINGS = {
     "MAIL_BUCKET_NAME": "mail_bucket_name",
     "RAW_MAIL_PREFIX": "raw_mail_prefix",
     "AWS_REGION": "aws_region",
+    "PUBLIC_API_URL": "public_api_url",
+    "EVENT_BUS_NAME": "event_bus_name",
+    "SURVEY_SCHEDULE_GROUP": "survey_schedule_group",
+    "SURVEY_SENDER_ARN": "survey_sender_arn",
+    "SURVEY_SCHEDULER_ROLE_ARN": "survey_scheduler_role_arn",
 }
 
 
@@ -236,6 +241,59 @@ class ChatSettings(BaseModel):
         return providers
 
 
+class LowScoreFollowUp(BaseModel):
+    """What a disappointed answer sets off: a tag agents can list by, or the ticket reopened."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    csat_at_most: int = Field(2, ge=1, le=4, description="a CSAT of this or lower is a low score")
+    action: Literal["none", "tag", "reopen"] = "tag"
+    tag: str = Field("low-csat", pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+class SurveySettings(BaseModel):
+    """The satisfaction survey sent after a ticket is resolved."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    # Survey links are signed with the first key and accepted with any of them, so a key can be
+    # rotated without breaking links already sent: put the new one first, drop the old one after
+    # link_valid_for has passed.
+    signing_keys: tuple[SecretStr, ...] = ()
+    delay: Duration = Field(timedelta(hours=1), description="from the resolution to the survey")
+    link_valid_for: Duration = timedelta(days=14)
+    nps: bool = Field(False, description="also ask how likely the customer is to recommend the desk (0-10)")
+    # A ticket resolved with one of these tags gets no survey (nobody asks a spammer how it went).
+    skip_tags: tuple[str, ...] = ("spam", "merged", "duplicate")
+    low_score: LowScoreFollowUp = Field(default_factory=LowScoreFollowUp)
+    # Where customers open the survey page, e.g. https://support.example.com (a custom domain of
+    # the API). Unset: the API's own URL, which the template gives the functions.
+    page_base_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    comment_max_chars: int = Field(2000, ge=0, le=10_000)
+
+    @field_validator("signing_keys")
+    @classmethod
+    def _strong_keys(cls, keys: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for key in keys:
+            if len(key.get_secret_value()) < 32:
+                raise ValueError("use signing keys of at least 32 characters (e.g. openssl rand -hex 32)")
+        return keys
+
+    @field_validator("delay", "link_valid_for")
+    @classmethod
+    def _sensible_duration(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(days=90):
+            raise ValueError("must be between 1 second and 90 days")
+        return value
+
+    @model_validator(mode="after")
+    def _keys_when_enabled(self) -> SurveySettings:
+        if self.enabled and not self.signing_keys:
+            raise ValueError("surveys need signing_keys to sign their links (or set enabled = false)")
+        return self
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -248,6 +306,7 @@ class Settings(BaseModel):
     hours: HoursSettings = Field(default_factory=HoursSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
+    surveys: SurveySettings = Field(default_factory=SurveySettings)
     max_form_body_bytes: int = Field(64 * 1024, ge=1024, le=6 * 1024 * 1024)
     max_message_chars: int = Field(20_000, ge=100, le=100_000)
     idempotency_window_hours: int = Field(24, ge=1, le=24 * 30)
@@ -262,6 +321,11 @@ class Settings(BaseModel):
     mail_bucket_name: str | None = None
     raw_mail_prefix: str = "inbound/"
     aws_region: str = "us-east-1"
+    public_api_url: str | None = None  # the HTTP API's base URL, for links in mail
+    event_bus_name: str | None = None  # where ticket.created and the like go; unset: not published
+    survey_schedule_group: str | None = None
+    survey_sender_arn: str | None = None
+    survey_scheduler_role_arn: str | None = None
 
     @field_validator("sender_address")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from frontdesk import aws
 from frontdesk.chat.outbound import ChatSender
@@ -10,6 +11,9 @@ from frontdesk.config import get_settings
 from frontdesk.mail.storage import MailBucket
 from frontdesk.notify.mailer import SesMailer
 from frontdesk.tickets.store import TicketStore
+
+if TYPE_CHECKING:
+    from frontdesk.notify.effects import Outbox
 
 
 @cache
@@ -36,11 +40,34 @@ def mail_bucket() -> MailBucket:
     return MailBucket(aws.s3(), settings.mail_bucket_name, settings.raw_mail_prefix)
 
 
+@cache
+def outbox() -> Outbox:
+    """What the stream consumer sends through; surveys and events only where the template wired
+    their scheduler and bus."""
+    # Imported here: only the stream consumer needs them, and imports are cold-start time.
+    from frontdesk.events import EventPublisher
+    from frontdesk.notify.effects import Outbox
+    from frontdesk.surveys.schedule import SurveyScheduler
+
+    settings = get_settings()
+    scheduler = None
+    if settings.survey_schedule_group and settings.survey_sender_arn and settings.survey_scheduler_role_arn:
+        scheduler = SurveyScheduler(
+            aws.scheduler(),
+            settings.survey_schedule_group,
+            settings.survey_sender_arn,
+            settings.survey_scheduler_role_arn,
+        )
+    publisher = EventPublisher(aws.events(), settings.event_bus_name) if settings.event_bus_name else None
+    return Outbox(ticket_store(), mailer(), chat_sender(), scheduler, publisher)
+
+
 def reset() -> None:
     """Forget everything built from settings and clients (tests)."""
     ticket_store.cache_clear()
     mailer.cache_clear()
     chat_sender.cache_clear()
     mail_bucket.cache_clear()
+    outbox.cache_clear()
     get_settings.cache_clear()
     aws.reset_clients()

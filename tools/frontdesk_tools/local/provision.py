@@ -55,6 +55,12 @@ def deploy(
     status = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]["StackStatus"]
     if status != "CREATE_COMPLETE":
         raise RuntimeError(f"local stack deployment ended in {status}")
+    scheduler = client("scheduler")
+    for group in template.resources_of_type("AWS::Scheduler::ScheduleGroup"):
+        scheduler.create_schedule_group(Name=group)
+    events = client("events")
+    for bus in template.resources_of_type("AWS::Events::EventBus"):
+        events.create_event_bus(Name=bus)
     resources = cloudformation.describe_stack_resources(StackName=STACK_NAME)["StackResources"]
     physical_ids = {
         item["LogicalResourceId"]: item["PhysicalResourceId"]

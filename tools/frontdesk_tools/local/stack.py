@@ -25,9 +25,10 @@ from frontdesk_tools.local.gateway import Gateway
 from frontdesk_tools.local.moto_server import SerialMotoServer
 from frontdesk_tools.local.outbox import sent_emails
 from frontdesk_tools.local.provision import DeployedStack, deploy
+from frontdesk_tools.local.scheduler import SchedulePump
 from frontdesk_tools.local.smtp import MailListener
 from frontdesk_tools.local.streams import StreamPump, wait_until_idle
-from frontdesk_tools.local.template import LocalTemplate, load_template
+from frontdesk_tools.local.template import LocalTemplate, async_invoke_configs, load_template
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 DEFAULT_TEMPLATE = REPOSITORY / "infra" / "template.yaml"
@@ -58,6 +59,44 @@ def agent_token(given: str | None) -> str:
     return given or os.environ.get("FRONTDESK_AGENT_TOKEN") or secrets.token_urlsafe(24)
 
 
+class IntegrationEventTap:
+    """What integrators would receive: a rule on each of the stack's event buses sends every event
+    to a local queue, listed at /_local/events."""
+
+    def __init__(self, session: boto3.Session, endpoint: str, deployed: DeployedStack) -> None:
+        self._sqs = session.client("sqs", endpoint_url=endpoint)
+        events = session.client("events", endpoint_url=endpoint)
+        self._queue_url = self._sqs.create_queue(QueueName="frontdesk-local-integration-events")["QueueUrl"]
+        queue_arn = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self._received: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        for bus in events.list_event_buses()["EventBuses"]:
+            if bus["Name"] == "default":
+                continue
+            events.put_rule(
+                Name="local-tap", EventBusName=bus["Name"], EventPattern=json.dumps({"source": ["frontdesk"]})
+            )
+            events.put_targets(
+                Rule="local-tap", EventBusName=bus["Name"], Targets=[{"Id": "queue", "Arn": queue_arn}]
+            )
+
+    def received(self) -> list[dict[str, Any]]:
+        """Every event published so far, oldest first."""
+        with self._lock:
+            while True:
+                batch = self._sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10).get(
+                    "Messages", []
+                )
+                if not batch:
+                    break
+                for message in batch:
+                    self._received.append(json.loads(message["Body"]))
+                    self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return list(self._received)
+
+
 @dataclass
 class StackOptions:
     host: str = "127.0.0.1"
@@ -80,6 +119,8 @@ class LocalStack:
     deployed: DeployedStack | None = None
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     pumps: list[StreamPump] = field(default_factory=list)
+    scheduler: SchedulePump | None = None
+    events: IntegrationEventTap | None = None
     _moto: SerialMotoServer | None = None
     _gateway: Gateway | None = None
     _mail: MailListener | None = None
@@ -127,6 +168,8 @@ class LocalStack:
 
         self._start_functions()
         self._start_pumps(session)
+        self._start_scheduler(session)
+        self.events = IntegrationEventTap(session, self.aws_endpoint, self.deployed)
         self._start_mail(session, parameters)
         self._gateway = Gateway(
             (self.options.host, self.options.http_port),
@@ -136,6 +179,8 @@ class LocalStack:
                 "/_local/health": lambda: (200, {"status": "ok"}),
                 "/_local/outbox": lambda: (200, sent_emails(REGION)),
                 "/_local/chat-outbox": lambda: (200, self._chat_apis.calls()),
+                "/_local/schedules": lambda: (200, self.scheduler.schedules() if self.scheduler else []),
+                "/_local/events": lambda: (200, self.events.received() if self.events else []),
             },
             self._chat_apis,
             self.options.agent_token,
@@ -148,6 +193,10 @@ class LocalStack:
         ssm = session.client("ssm", endpoint_url=self.aws_endpoint)
         names = {env["FRONTDESK_CONFIG_PARAMETER"] for env in self.deployed.environments.values()}
         document = point_at_fakes(document, self.url)
+        # Survey links lead to this stack's gateway (in AWS: the API's URL, from the template).
+        surveys = document.get("surveys")
+        if isinstance(surveys, dict) and not surveys.get("page_base_url"):
+            document = {**document, "surveys": {**surveys, "page_base_url": self.url}}
         for name in names:
             ssm.put_parameter(Name=name, Value=json.dumps(document), Type="SecureString", Overwrite=True)
 
@@ -208,6 +257,18 @@ class LocalStack:
             pump.start()
             self.pumps.append(pump)
 
+    def _start_scheduler(self, session: boto3.Session) -> None:
+        """One-time schedules (surveys) fire by the stack's clock."""
+        assert self.template is not None and self.deployed is not None
+        self.scheduler = SchedulePump(
+            session.client("scheduler", endpoint_url=self.aws_endpoint),
+            {function.name: function for function in self.functions.values()},
+            async_invoke_configs(self.template.cloudformation["Resources"]),
+            session.client("sqs", endpoint_url=self.aws_endpoint),
+            self.deployed.physical_ids,
+        )
+        self.scheduler.start()
+
     def _start_mail(self, session: boto3.Session, parameters: dict[str, str]) -> None:
         """SMTP in, as the template's SES receipt rules would take it."""
         assert self.template is not None and self.deployed is not None
@@ -244,6 +305,8 @@ class LocalStack:
             self._gateway.server_close()
         for pump in self.pumps:
             pump.stop()
+        if self.scheduler:
+            self.scheduler.stop()
         for function in self.functions.values():
             function.stop()
         if self._moto:

@@ -87,6 +87,14 @@ class MailRule:
 
 
 @dataclass(frozen=True)
+class AsyncInvokeConfig:
+    """How Lambda retries a function's asynchronous invocations, and where it parks failures."""
+
+    maximum_retry_attempts: int = 2  # Lambda's default
+    on_failure_queue: str | None = None  # logical id of the SQS queue
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_dir: Path
@@ -132,6 +140,17 @@ class LocalTemplate:
             "Conditions": self.cloudformation.get("Conditions", {}),
             "Resources": resources,
         }
+
+    def resources_of_type(self, resource_type: str) -> list[str]:
+        """Logical ids of the template's resources of one type. EventBridge buses and Scheduler
+        groups are created by the local stack itself (moto's CloudFormation cannot create the
+        groups, and hands out a bus's Ref as an object), under the name the functions see: the
+        logical id, see deployable()."""
+        return [
+            logical_id
+            for logical_id, resource in self.cloudformation["Resources"].items()
+            if resource["Type"] == resource_type
+        ]
 
     def artifact_keys(self) -> list[str]:
         """S3 keys the translated functions' Code refers to (moto reads code from S3)."""
@@ -235,16 +254,7 @@ def _mail_rule(rule: dict[str, Any], resources: dict[str, Any]) -> MailRule | No
     if store is None or invoke is None:
         return None
     function = str(_ref_target(invoke["FunctionArn"]))
-    retries, queue = 2, None  # Lambda's defaults for asynchronous invocation
-    for resource in resources.values():
-        properties = resource.get("Properties", {})
-        if (
-            resource["Type"] == "AWS::Lambda::EventInvokeConfig"
-            and _ref_target(properties["FunctionName"]) == function
-        ):
-            retries = int(properties.get("MaximumRetryAttempts", 2))
-            destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-            queue = _ref_target(destination) if destination else None
+    config = async_invoke_configs(resources).get(function, AsyncInvokeConfig())
     recipients = rule.get("Recipients", [])
     parameter = _ref_target(recipients) if isinstance(recipients, dict) else None
     return MailRule(
@@ -253,9 +263,23 @@ def _mail_rule(rule: dict[str, Any], resources: dict[str, Any]) -> MailRule | No
         bucket=str(_ref_target(store["BucketName"])),
         prefix=str(store.get("ObjectKeyPrefix", "")),
         function=function,
-        maximum_retry_attempts=retries,
-        on_failure_queue=queue,
+        maximum_retry_attempts=config.maximum_retry_attempts,
+        on_failure_queue=config.on_failure_queue,
     )
+
+
+def async_invoke_configs(resources: dict[str, Any]) -> dict[str, AsyncInvokeConfig]:
+    """By function logical id: the EventInvokeConfig the template gives it."""
+    configs = {}
+    for resource in resources.values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Lambda::EventInvokeConfig":
+            destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            configs[str(_ref_target(properties["FunctionName"]))] = AsyncInvokeConfig(
+                maximum_retry_attempts=int(properties.get("MaximumRetryAttempts", 2)),
+                on_failure_queue=_ref_target(destination) if destination else None,
+            )
+    return configs
 
 
 def _ref_target(value: Any) -> str | None:

@@ -13,11 +13,13 @@ from pydantic import BeforeValidator
 from frontdesk.hours.calendar import BusinessCalendar
 from frontdesk.tickets.model import Channel, Priority
 
-_SHORT_DURATION = re.compile(r"(?:(?P<days>\d+)d)?(?:(?P<hours>\d+)h)?(?:(?P<minutes>\d+)m)?")
+_SHORT_DURATION = re.compile(
+    r"(?:(?P<days>\d+)d)?(?:(?P<hours>\d+)h)?(?:(?P<minutes>\d+)m)?(?:(?P<seconds>\d+)s)?"
+)
 
 
 def _duration(value: Any) -> Any:
-    """'15m', '2h', '1h30m', '3d' (3 x 24 business hours); anything else is left to pydantic
+    """'15m', '2h', '1h30m', '3d' (3 x 24 business hours), '30s'; anything else is left to pydantic
     (ISO 8601 like 'PT2H', or seconds)."""
     if isinstance(value, str) and value.strip() and (match := _SHORT_DURATION.fullmatch(value.strip())):
         parts = {name: int(number) for name, number in match.groupdict().items() if number}

@@ -126,7 +126,7 @@ def _email(
         html=content.html,
         language=content.language,
         now=now,
-        automatic=True,
+        auto_submitted="auto-replied",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.headerregistry import Address
+from typing import Literal
 
 from frontdesk.config import Settings
 from frontdesk.mail.reply_address import signed_reply_address
@@ -21,9 +22,11 @@ def customer_email(
     html: str,
     language: str,
     now: datetime,
-    automatic: bool,
+    auto_submitted: Literal["auto-replied", "auto-generated"] | None,
 ) -> OutgoingEmail:
-    """`automatic`: an acknowledgement (RFC 3834 Auto-Submitted), not a person's answer."""
+    """`auto_submitted` (RFC 3834) marks mail no person wrote: an acknowledgement answers the
+    customer's message (auto-replied), a survey follows from a ticket's change (auto-generated);
+    None for an agent's reply."""
     assert ticket.requester.email is not None
     reply_to: tuple[Address, ...] = ()
     if key := settings.email.reply_address_key:
@@ -45,5 +48,5 @@ def customer_email(
         date=now,
         in_reply_to=ticket.email_message_ids[-1] if threaded else None,
         references=ticket.email_message_ids if threaded else (),
-        auto_submitted="auto-replied" if automatic else None,
+        auto_submitted=auto_submitted,
     )

@@ -99,6 +99,6 @@ def _send(
         html=render("email/reply.html.j2", lang=language, **context),
         language=language,
         now=now,
-        automatic=False,
+        auto_submitted=None,
     )
     return message.model_copy(update={"email_message_id": mailer.send(email)})

@@ -183,3 +183,34 @@ class Message(BaseModel):
     delivery: DeliveryState | None = None
     delivery_failure: str | None = None
     sent_at: datetime | None = None
+
+
+class SurveyState(StrEnum):
+    """Where the satisfaction survey of one resolution is."""
+
+    SCHEDULED = "scheduled"  # waiting for its delay; reopening the ticket cancels it
+    CANCELLED = "cancelled"  # the ticket was reopened first
+    SENDING = "sending"  # claimed by one sender run
+    SENT = "sent"  # the link is with the customer
+    SKIPPED = "skipped"  # decided against at send time: see `reason`
+    FAILED = "failed"  # refused for good by the mail service or platform
+    ANSWERED = "answered"
+
+
+class Survey(BaseModel):
+    """The satisfaction survey of one resolution of a ticket: at most one per resolution."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reference: str
+    resolved_at: datetime = Field(description="the resolution it asks about")
+    state: SurveyState
+    send_at: datetime
+    language: str
+    reason: str | None = Field(None, description="why it was skipped or failed")
+    sent_at: datetime | None = None
+    email_message_id: str | None = None
+    answered_at: datetime | None = None
+    csat: int | None = Field(None, ge=1, le=5)
+    nps: int | None = Field(None, ge=0, le=10)
+    comment: str | None = None

@@ -13,6 +13,7 @@ Single-table layout (every key is a string):
 | response sample | STATS#first-response  | <responded_at>#<reference>      | business time to a first answer|
 | conversation    | CONVERSATION#<id>     | CONVERSATION                    | a chat's current ticket        |
 | replay guard    | REPLAY#<digest>       | REPLAY                          | a signed request seen, by TTL  |
+| survey          | TICKET#<reference>    | SURVEY#<resolved_at>            | one per resolution             |
 
 gsi1 (RequesterIndex): gsi1pk = REQUESTER#<requester key>, gsi1sk = <created_at>#<reference>.
 gsi2 (StatusIndex):    gsi2pk = STATUS#<status>,          gsi2sk = <created_at>#<reference>.
@@ -31,7 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -43,6 +44,9 @@ from frontdesk.tickets.model import (
     Message,
     MessageKind,
     Priority,
+    Survey,
+    SurveyAnswer,
+    SurveyState,
     Ticket,
     TicketStatus,
 )
@@ -60,6 +64,7 @@ ACK_RATE_ENTITY = "ack_rate"
 CONVERSATION_ENTITY = "conversation"
 REPLAY_ENTITY = "replay"
 RESPONSE_SAMPLE_ENTITY = "response_sample"
+SURVEY_ENTITY = "survey"
 _RESPONSE_SAMPLES_PK = "STATS#first-response"
 
 REQUESTER_INDEX = "RequesterIndex"
@@ -112,6 +117,10 @@ class ConversationClaim:
 
 class TicketChangedError(Exception):
     """The ticket is gone or its status changed since it was read; decide again."""
+
+
+class SurveyAnsweredError(Exception):
+    """The survey was answered already (or is not open for answers)."""
 
 
 class ClaimRefused(StrEnum):
@@ -229,6 +238,17 @@ def message_item(message: Message) -> dict[str, Any]:
         "sk": _message_sk(message),
         "entity": MESSAGE_ENTITY,
     }
+
+
+def _survey_key(reference: str, resolved_at: datetime) -> dict[str, Any]:
+    return {"pk": {"S": _ticket_pk(reference)}, "sk": {"S": f"SURVEY#{timestamp_key(resolved_at)}"}}
+
+
+def survey_from_image(image: Mapping[str, Any]) -> Survey | None:
+    """The survey in a deserialised item or stream image, or None if the item is not one."""
+    if image.get("entity") != SURVEY_ENTITY:
+        return None
+    return Survey.model_validate(_model_fields(image))
 
 
 def message_from_image(image: Mapping[str, Any]) -> Message | None:
@@ -910,6 +930,185 @@ class TicketStore:
                 return False
             raise
         return True
+
+    # -- satisfaction surveys ---------------------------------------------------------------------
+
+    def schedule_survey(self, survey: Survey) -> Survey:
+        """Note the survey of a resolution unless it exists: the survey as stored (the earlier one
+        when this resolution's record is handled again)."""
+        key = _survey_key(survey.reference, survey.resolved_at)
+        item = {**_plain(survey), "entity": SURVEY_ENTITY}
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item={**key, **_serialise(item)},
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            old = cast("dict[str, Any] | None", error.response.get("Item"))
+            stored = (
+                survey_from_image(_deserialise(old))
+                if old
+                else self.get_survey(survey.reference, survey.resolved_at)
+            )
+            return stored or survey
+        return survey
+
+    def get_survey(self, reference: str, resolved_at: datetime) -> Survey | None:
+        item = self._client.get_item(
+            TableName=self.table_name, Key=_survey_key(reference, resolved_at), ConsistentRead=True
+        ).get("Item")
+        return survey_from_image(_deserialise(item)) if item else None
+
+    def move_survey(
+        self,
+        reference: str,
+        resolved_at: datetime,
+        state: SurveyState,
+        *,
+        expected: SurveyState,
+        reason: str | None = None,
+    ) -> bool:
+        """Move a survey on from `expected`; False when it is not (or no longer) there."""
+        values: dict[str, Any] = {":state": state.value, ":expected": expected.value}
+        expression = "SET #state = :state"
+        if reason is not None:
+            expression += ", reason = :reason"
+            values[":reason"] = reason[:200]
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_survey_key(reference, resolved_at),
+                UpdateExpression=expression,
+                ConditionExpression="#state = :expected",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=_serialise(values),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def finish_survey(self, survey: Survey, now: datetime, email_message_id: str | None) -> None:
+        """Record a survey as sent; its email's Message-ID is indexed so an answer by mail threads."""
+        values: dict[str, Any] = {
+            ":sent": SurveyState.SENT.value,
+            ":sending": SurveyState.SENDING.value,
+            ":now": timestamp_key(now),
+        }
+        sets = ["#state = :sent", "sent_at = :now"]
+        if email_message_id:
+            sets.append("email_message_id = :mid")
+            values[":mid"] = email_message_id
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _survey_key(survey.reference, survey.resolved_at),
+                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "ConditionExpression": "#state = :sending",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": _serialise(values),
+                }
+            }
+        ]
+        if email_message_id:
+            items += [
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _ticket_key(survey.reference),
+                        "UpdateExpression": "SET " + _APPEND_EMAIL_IDS,
+                        "ExpressionAttributeValues": _serialise({":none": [], ":mids": [email_message_id]}),
+                    }
+                },
+                self._email_index_put(email_message_id, survey.reference),
+            ]
+        self._client.transact_write_items(TransactItems=items)
+
+    def answer_survey(
+        self,
+        survey: Survey,
+        answer: SurveyAnswer,
+        comment: str | None,
+        *,
+        add_tag: str | None = None,
+        reopen: bool = False,
+    ) -> None:
+        """Record the customer's answer once, with its copy on the ticket (for reports) and the
+        follow-up a low score calls for, in ONE transaction. SurveyAnsweredError when the survey
+        was answered before (or is not open); TicketChangedError when `reopen` finds the ticket no
+        longer resolved (ask again without reopening)."""
+        survey_values: dict[str, Any] = {
+            ":answered": SurveyState.ANSWERED.value,
+            ":sent": SurveyState.SENT.value,
+            ":at": timestamp_key(answer.answered_at),
+            ":csat": answer.csat,
+        }
+        survey_sets = ["#state = :answered", "answered_at = :at", "csat = :csat"]
+        if answer.nps is not None:
+            survey_sets.append("nps = :nps")
+            survey_values[":nps"] = answer.nps
+        if comment:
+            survey_sets.append("#comment = :comment")
+            survey_values[":comment"] = comment
+        ticket_sets = ["survey = :survey"]
+        ticket_values: dict[str, Any] = {":survey": _plain(answer)}
+        ticket_names: dict[str, str] = {}
+        condition = "attribute_exists(pk)"
+        if add_tag:
+            ticket_sets.append("tags = list_append(if_not_exists(tags, :none), :tag)")
+            ticket_values.update({":none": [], ":tag": [add_tag]})
+        if reopen:
+            ticket_sets += ["#status = :open", "gsi2pk = :key", "updated_at = :at"]
+            ticket_names["#status"] = "status"
+            ticket_values.update(
+                {
+                    ":open": TicketStatus.OPEN.value,
+                    ":key": f"STATUS#{TicketStatus.OPEN}",
+                    ":resolved": TicketStatus.RESOLVED.value,
+                    ":at": timestamp_key(answer.answered_at),
+                }
+            )
+            condition += " AND #status = :resolved"
+        ticket_update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _ticket_key(survey.reference),
+            "UpdateExpression": "SET " + ", ".join(ticket_sets) + (" REMOVE resolved_at" if reopen else ""),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": _serialise(ticket_values),
+        }
+        if ticket_names:
+            ticket_update["ExpressionAttributeNames"] = ticket_names
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": _survey_key(survey.reference, survey.resolved_at),
+                            "UpdateExpression": "SET " + ", ".join(survey_sets),
+                            "ConditionExpression": "#state = :sent",
+                            "ExpressionAttributeNames": {"#state": "state", "#comment": "comment"}
+                            if comment
+                            else {"#state": "state"},
+                            "ExpressionAttributeValues": _serialise(survey_values),
+                        }
+                    },
+                    {"Update": ticket_update},  # type: ignore[typeddict-item]
+                ]
+            )
+        except ClientError as error:
+            reasons = _cancellation_reasons(error)
+            if _reason_code(reasons, 0) == "ConditionalCheckFailed":
+                raise SurveyAnsweredError(survey.reference) from error
+            if _reason_code(reasons, 1) == "ConditionalCheckFailed":
+                raise TicketChangedError(survey.reference) from error
+            raise
 
     # -- measured response times ---------------------------------------------------------------
 

@@ -1,0 +1,208 @@
+"""The survey page: GET /surveys/{token} shows the questions, POST records the answer once.
+
+A GET never records anything: mail security scanners open every link in a message, and a
+score must come from the customer. The token is checked before any database read; the page
+works without JavaScript and speaks the customer's language (right to left where it is written
+so).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from frontdesk.config import Settings
+from frontdesk.forms.submission import BadSubmissionError, FieldError, decode_body
+from frontdesk.forms.web import page_language
+from frontdesk.http import HttpRequest, page_response
+from frontdesk.language.catalogs import answer_language, translatable
+from frontdesk.observability import logger, metrics
+from frontdesk.rendering import render_page
+from frontdesk.surveys.send import CSAT_SCORES
+from frontdesk.surveys.tokens import ExpiredSurveyTokenError, InvalidSurveyTokenError, SurveyLink, read_link
+from frontdesk.text import multiline_problem, normalise_multiline
+from frontdesk.tickets.model import Survey, SurveyAnswer, SurveyState, TicketStatus
+from frontdesk.tickets.store import SurveyAnsweredError, TicketChangedError, TicketStore
+
+MAX_BODY_BYTES = 32 * 1024
+NPS_SCORES = tuple(range(11))
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class AnswerForm(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    csat: int = Field(ge=1, le=5)
+    nps: int | None = Field(None, ge=0, le=10)
+    comment: str = ""
+
+    @field_validator("nps", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+
+def _keys(settings: Settings) -> list[bytes]:
+    return [key.get_secret_value().encode() for key in settings.surveys.signing_keys]
+
+
+def _notice(status: int, language: str, settings: Settings, kind: str) -> dict[str, Any]:
+    """A page with one message: thanks, already answered, expired, or not found."""
+    page = render_page("pages/survey_notice.html.j2", lang=language, desk_name=settings.desk_name, kind=kind)
+    return page_response(status, page, _NO_STORE)
+
+
+def _open_survey(
+    request: HttpRequest, settings: Settings, store: TicketStore, now: datetime
+) -> tuple[SurveyLink, Survey] | dict[str, Any]:
+    """The link and its survey, or the response that refuses them."""
+    token = request.path_parameters.get("token", "")
+    try:
+        link = read_link(token, _keys(settings), now)
+    except InvalidSurveyTokenError:
+        metrics.add_metric(name="SurveyLinkRefused", unit=MetricUnit.Count, value=1)
+        language, _ = page_language(request, settings)
+        return _notice(404, language, settings, "not_found")  # decided without a database read
+    except ExpiredSurveyTokenError as expired:
+        return _notice(
+            410, answer_language([expired.language], settings.default_language), settings, "expired"
+        )
+    language = answer_language([link.language], settings.default_language)
+    survey = store.get_survey(link.reference, link.resolved_at)
+    if survey is None or survey.state not in (SurveyState.SENT, SurveyState.ANSWERED):
+        return _notice(404, language, settings, "not_found")
+    if survey.state is SurveyState.ANSWERED:
+        return _notice(409 if request.method == "POST" else 200, language, settings, "already")
+    return link, survey
+
+
+def _form_page(
+    status: int,
+    survey: Survey,
+    settings: Settings,
+    *,
+    values: dict[str, Any],
+    errors: list[FieldError] | None = None,
+) -> dict[str, Any]:
+    language = answer_language([survey.language], settings.default_language)
+    page = render_page(
+        "pages/survey.html.j2",
+        lang=language,
+        desk_name=settings.desk_name,
+        reference=survey.reference,
+        ask_nps=settings.surveys.nps,
+        csat_scores=CSAT_SCORES,
+        nps_scores=NPS_SCORES,
+        comment_max_chars=settings.surveys.comment_max_chars,
+        values=values,
+        error_list=errors or [],
+        errors={error.field: error for error in errors or []},
+    )
+    return page_response(status, page, _NO_STORE)
+
+
+def show_survey(
+    request: HttpRequest, *, settings: Settings, store: TicketStore, now: datetime
+) -> dict[str, Any]:
+    """GET: the questions, with a score chosen in the email (?csat=4) ticked but not recorded."""
+    opened = _open_survey(request, settings, store, now)
+    if isinstance(opened, dict):
+        return opened
+    _, survey = opened
+    chosen = request.query.get("csat", "")
+    values = {"csat": int(chosen)} if chosen.isdigit() and int(chosen) in CSAT_SCORES else {}
+    return _form_page(200, survey, settings, values=values)
+
+
+def record_answer(
+    request: HttpRequest, *, settings: Settings, store: TicketStore, now: datetime
+) -> dict[str, Any]:
+    """POST: record the answer, once; a second answer is told the first was recorded."""
+    opened = _open_survey(request, settings, store, now)
+    if isinstance(opened, dict):
+        return opened
+    _, survey = opened
+    body = request.body or b""
+    if len(body) > MAX_BODY_BYTES:
+        return _form_page(
+            413,
+            survey,
+            settings,
+            values={},
+            errors=[FieldError.of("form", translatable("Your answer is too long."))],
+        )
+    try:
+        fields = decode_body(request.header("content-type"), body, max_fields=8)
+    except BadSubmissionError as bad:
+        return _form_page(bad.status, survey, settings, values={}, errors=bad.errors)
+    errors = _check(fields, settings)
+    if errors:
+        return _form_page(400, survey, settings, values=fields, errors=errors)
+    form = AnswerForm.model_validate(fields)
+    answer = SurveyAnswer(csat=form.csat, nps=form.nps if settings.surveys.nps else None, answered_at=now)
+    comment = normalise_multiline(form.comment)[: settings.surveys.comment_max_chars] or None
+    try:
+        follow_up = _save(survey, answer, comment, settings=settings, store=store)
+    except SurveyAnsweredError:
+        return _notice(
+            409, answer_language([survey.language], settings.default_language), settings, "already"
+        )
+    logger.info(
+        "survey answered",
+        extra={"reference": survey.reference, "csat": answer.csat, "nps": answer.nps, "follow_up": follow_up},
+    )
+    metrics.add_metric(name="SurveyAnswered", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="CSAT", unit=MetricUnit.NoUnit, value=answer.csat)
+    if answer.nps is not None:
+        metrics.add_metric(name="NPSScore", unit=MetricUnit.NoUnit, value=answer.nps)
+    return _notice(200, answer_language([survey.language], settings.default_language), settings, "thanks")
+
+
+def _check(fields: dict[str, Any], settings: Settings) -> list[FieldError]:
+    """Field errors in the customer's words (the page shows them translated)."""
+    errors: list[FieldError] = []
+    try:
+        AnswerForm.model_validate(fields)
+    except ValidationError as invalid:
+        failed = {str(error["loc"][0]) for error in invalid.errors() if error["loc"]}
+        if "csat" in failed:
+            errors.append(FieldError.of("csat", translatable("Choose how satisfied you are, from 1 to 5")))
+        if "nps" in failed and settings.surveys.nps:
+            errors.append(FieldError.of("nps", translatable("Choose a number from 0 to 10, or leave it out")))
+    comment = fields.get("comment", "")
+    if not isinstance(comment, str):
+        errors.append(FieldError.of("comment", translatable("must be text")))
+    elif len(comment.strip()) > settings.surveys.comment_max_chars:
+        errors.append(
+            FieldError.of(
+                "comment",
+                translatable("Use %(limit)s characters or fewer"),
+                limit=settings.surveys.comment_max_chars,
+            )
+        )
+    elif problem := multiline_problem(normalise_multiline(comment)):
+        errors.append(FieldError.of("comment", problem))
+    return errors
+
+
+def _save(
+    survey: Survey, answer: SurveyAnswer, comment: str | None, *, settings: Settings, store: TicketStore
+) -> str | None:
+    """Store the answer with the low-score follow-up; which follow-up was applied."""
+    rule = settings.surveys.low_score
+    if answer.csat > rule.csat_at_most or rule.action == "none":
+        store.answer_survey(survey, answer, comment)
+        return None
+    ticket = store.get_ticket(survey.reference)
+    tag = rule.tag if ticket is None or rule.tag not in ticket.tags else None
+    if rule.action == "reopen" and ticket is not None and ticket.status is TicketStatus.RESOLVED:
+        try:
+            store.answer_survey(survey, answer, comment, add_tag=tag, reopen=True)
+            return "reopened"
+        except TicketChangedError:
+            pass  # reopened or closed meanwhile: the tag still tells agents
+    store.answer_survey(survey, answer, comment, add_tag=tag)
+    return "tagged"
