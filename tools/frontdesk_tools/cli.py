@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from frontdesk import clock
 from frontdesk.clock import parse_instant
+from frontdesk.tickets.store import TicketStore
 from frontdesk_tools.local.stack import DEFAULT_CONFIG, DEFAULT_TEMPLATE, LocalStack, StackOptions
+from frontdesk_tools.report import compute_report, render_json, render_text
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# The variable the template sets for the functions (frontdesk.config's _RESOURCE_BINDINGS): the
+# report reads the same one when --table is not given.
+TABLE_VARIABLE = "TICKETS_TABLE_NAME"
+DEFAULT_REPORT_PERIOD = timedelta(days=7)
 
 
 def _dev(arguments: argparse.Namespace) -> int:
@@ -59,6 +75,43 @@ def _instant(value: str) -> datetime:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _date_or_instant(value: str) -> datetime:
+    """An ISO 8601 date (meaning its 00:00 UTC) or an instant with an offset."""
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        return _instant(value)
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def report_period(since: datetime | None, until: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """The period a report covers: until defaults to now, since to a week before until."""
+    end = until or now
+    return since or end - DEFAULT_REPORT_PERIOD, end
+
+
+def _dynamodb_client(endpoint_url: str | None, region: str | None) -> DynamoDBClient:
+    # boto3's defaults (credentials chain, AWS_REGION, AWS_ENDPOINT_URL) unless the flags say otherwise.
+    return boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region)
+
+
+def _report(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    table = arguments.table or os.environ.get(TABLE_VARIABLE)
+    if not table:
+        parser.error(f"name the tickets table: --table NAME or ${TABLE_VARIABLE}")
+    since, until = report_period(arguments.since, arguments.until, clock.now())
+    if since >= until:
+        parser.error("--since must be before --until")
+    try:  # no region, no credentials, no such table: one line, not a traceback
+        store = TicketStore(table, _dynamodb_client(arguments.endpoint_url, arguments.region))
+        report = compute_report(store.tickets_created_between(since, until), since, until)
+    except (BotoCoreError, ClientError) as error:
+        print(f"frontdesk report: {error}", file=sys.stderr)
+        return 1
+    print(render_json(report) if arguments.json else render_text(report))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="frontdesk", description="Frontdesk support automation.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,8 +142,39 @@ def main(argv: list[str] | None = None) -> int:
         help="bearer token the agent API accepts locally"
         " (default: $FRONTDESK_AGENT_TOKEN, else a random one, printed at start)",
     )
+    report = commands.add_parser(
+        "report",
+        help="support KPIs of the tickets created in a period (volume, response and resolution"
+        " times, CSAT, NPS, first-contact resolution)",
+    )
+    report.add_argument(
+        "--since",
+        type=_date_or_instant,
+        default=None,
+        metavar="DATE",
+        help="start of the period, included: an ISO 8601 date (00:00 UTC) or instant"
+        " (default: a week before --until)",
+    )
+    report.add_argument(
+        "--until",
+        type=_date_or_instant,
+        default=None,
+        metavar="DATE",
+        help="end of the period, excluded: an ISO 8601 date (00:00 UTC) or instant (default: now)",
+    )
+    report.add_argument("--table", default=None, help=f"the tickets table (default: ${TABLE_VARIABLE})")
+    report.add_argument(
+        "--endpoint-url",
+        default=None,
+        metavar="URL",
+        help="DynamoDB endpoint, e.g. the local stack's moto (http://127.0.0.1:PORT); default: AWS",
+    )
+    report.add_argument("--region", default=None, help="AWS region (default: boto3's, e.g. $AWS_REGION)")
+    report.add_argument("--json", action="store_true", help="print JSON instead of a table")
     arguments = parser.parse_args(argv)
-    return _dev(arguments)  # "dev" is the only command so far
+    if arguments.command == "report":
+        return _report(arguments, report)
+    return _dev(arguments)
 
 
 if __name__ == "__main__":

@@ -157,6 +157,14 @@ def update_ticket(
         )
     except TicketChangedError:
         return _error(409, "status", "the ticket changed meanwhile; read it again")
+    if updated.status is TicketStatus.RESOLVED and ticket.status is not TicketStatus.RESOLVED:
+        # Wall-clock time, unlike the business-time samples: what the customer lived through.
+        metrics.add_metric(name="TicketResolved", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(
+            name="ResolutionTime",
+            unit=MetricUnit.Seconds,
+            value=max(0.0, (now - ticket.created_at).total_seconds()),
+        )
     logger.info(
         "ticket updated by an agent",
         extra={"reference": reference, "status": updated.status.value, "agent": _agent(request)},
@@ -234,6 +242,12 @@ def add_reply(
         return _error(409, "status", "the ticket keeps changing; try again")
     if reply.public and ticket.first_responded_at is None:
         _record_first_response(ticket, store, settings, now)
+        # Wall-clock time, unlike the business-time sample above: what the customer waited.
+        metrics.add_metric(
+            name="FirstResponseTime",
+            unit=MetricUnit.Seconds,
+            value=max(0.0, (now - ticket.created_at).total_seconds()),
+        )
     logger.info(
         "agent message added",
         extra={"reference": reference, "kind": message.kind.value, "agent": _agent(request)},
