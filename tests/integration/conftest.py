@@ -189,7 +189,9 @@ def api_event(
     )
 
 
-def settle(pump: StreamPump, timeout: float = 10.0) -> None:
+def settle(pump: StreamPump, timeout: float = 30.0) -> None:
+    """Wait until the pump has handled what was written. Generous: moto copies the whole table
+    (stream history included) for every transaction, so late in a session each write is slower."""
     import time
 
     time.sleep(0.1)  # let the pump see what was just written
