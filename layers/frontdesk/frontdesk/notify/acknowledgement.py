@@ -21,7 +21,7 @@ from frontdesk.language.formatting import format_duration, format_moment
 from frontdesk.notify.customer_mail import customer_email
 from frontdesk.notify.email import OutgoingEmail, UnsafeHeaderError
 from frontdesk.notify.mailer import PermanentSendError, SesMailer
-from frontdesk.observability import logger, metrics
+from frontdesk.observability import count_by, logger, metrics
 from frontdesk.rendering import render
 from frontdesk.tickets.model import AcknowledgementState, Channel, Direction, Message, MessageKind, Ticket
 from frontdesk.tickets.store import ClaimRefused, TicketStore
@@ -246,4 +246,5 @@ def _send_once(
     logger.info(
         "acknowledgement sent", extra={"reference": ticket.reference, "channel": ticket.channel.value}
     )
+    count_by("AcknowledgementSent", channel=ticket.channel.value)
     return AckOutcome.SENT

@@ -21,7 +21,7 @@ from frontdesk.events import (
 from frontdesk.notify.acknowledgement import AckOutcome, acknowledge
 from frontdesk.notify.mailer import SesMailer
 from frontdesk.notify.replies import DeliveryOutcome, deliver_reply
-from frontdesk.observability import logger
+from frontdesk.observability import count_by, logger
 from frontdesk.surveys.schedule import SurveyScheduler, on_reopened, on_resolved
 from frontdesk.tickets.model import MessageKind, Survey, SurveyState, TicketStatus
 from frontdesk.tickets.store import TicketStore, message_from_image, survey_from_image, ticket_from_image
@@ -62,6 +62,9 @@ def _on_insert(
 ) -> AckOutcome | DeliveryOutcome | None:
     ticket = ticket_from_image(image)
     if ticket is not None and ticket.status is TicketStatus.NEW:
+        # Counted here, once per committed ticket whatever the intake (a redelivered record may
+        # count again, as it may publish again).
+        count_by("TicketsByChannel", channel=ticket.channel.value)
         outcome = acknowledge(
             ticket,
             store=outbox.store,
