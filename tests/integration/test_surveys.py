@@ -392,3 +392,63 @@ def test_ticket_events_reach_a_rule_on_the_bus(
     assert created["detail"]["ticket"]["requester"]["email"] == "survey-events@example.org"
     assert resolved["detail"]["ticket"]["status"] == "resolved"
     assert resolved["detail"]["resolution_seconds"] >= 0
+
+
+def test_without_the_nps_question_a_posted_nps_is_ignored(
+    aws: Aws, stream: StreamPump, scheduler: SchedulePump, lambda_context: Any
+) -> None:
+    from frontdesk.config import get_settings
+    from frontdesk.http import HttpRequest
+    from frontdesk.surveys.page import record_answer
+
+    reference, token = sent_survey_token(aws, stream, scheduler, lambda_context, "survey-no-nps")
+    settings = get_settings()
+    without_nps = settings.model_copy(update={"surveys": settings.surveys.model_copy(update={"nps": False})})
+    event = api_event(
+        "POST",
+        "POST /surveys/{token}",
+        f"/surveys/{token}",
+        b"csat=4&nps=not-a-number",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    response = record_answer(
+        HttpRequest.from_event(event), settings=without_nps, store=runtime.ticket_store(), now=clock.now()
+    )
+
+    assert response["statusCode"] == 200
+    ticket = runtime.ticket_store().get_ticket(reference)
+    assert ticket is not None and ticket.survey is not None and ticket.survey.nps is None
+
+
+def test_a_low_score_can_reopen_the_ticket_instead(
+    aws: Aws, stream: StreamPump, scheduler: SchedulePump, lambda_context: Any
+) -> None:
+    from frontdesk.config import LowScoreFollowUp, get_settings
+    from frontdesk.http import HttpRequest
+    from frontdesk.surveys.page import record_answer
+
+    reference, token = sent_survey_token(aws, stream, scheduler, lambda_context, "survey-reopen-low")
+    settings = get_settings()
+    reopening = settings.model_copy(
+        update={
+            "surveys": settings.surveys.model_copy(update={"low_score": LowScoreFollowUp(action="reopen")})
+        }
+    )
+    event = api_event(
+        "POST",
+        "POST /surveys/{token}",
+        f"/surveys/{token}",
+        b"csat=1&comment=Still+broken",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    response = record_answer(
+        HttpRequest.from_event(event), settings=reopening, store=runtime.ticket_store(), now=clock.now()
+    )
+
+    assert response["statusCode"] == 200
+    ticket = runtime.ticket_store().get_ticket(reference)
+    assert ticket is not None and ticket.status is TicketStatus.OPEN and ticket.resolved_at is None
+    assert "low-csat" in ticket.tags
+    settle(stream)  # the reopening's record cancels nothing: the survey was answered

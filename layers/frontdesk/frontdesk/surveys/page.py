@@ -138,6 +138,8 @@ def record_answer(
         fields = decode_body(request.header("content-type"), body, max_fields=8)
     except BadSubmissionError as bad:
         return _form_page(bad.status, survey, settings, values={}, errors=bad.errors)
+    if not settings.surveys.nps:
+        fields.pop("nps", None)  # not asked: whatever came is ignored, not validated
     errors = _check(fields, settings)
     if errors:
         return _form_page(400, survey, settings, values=fields, errors=errors)

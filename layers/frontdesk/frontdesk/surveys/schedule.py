@@ -90,7 +90,7 @@ def survey_exclusion(ticket: Ticket, settings: Settings, at: datetime) -> str | 
         return "tagged_" + sorted(skipped)[0]
     if (closes_at := reply_window_closes_at(ticket)) is not None and at >= closes_at:
         return "reply_window_closed"
-    if not can_reach(ticket, settings, min(at, closes_at) if closes_at else at):
+    if not can_reach(ticket, settings, at):
         return "unreachable"
     return None
 
