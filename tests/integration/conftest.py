@@ -18,6 +18,7 @@ from frontdesk import clock, runtime
 from frontdesk.clock import shifted_environment
 from frontdesk.tickets.model import Ticket, TicketStatus
 from frontdesk_tools.local.chat_api import FakeChatApis, FakeChatApiServer, point_at_fakes
+from frontdesk_tools.local.functions import FunctionError
 from frontdesk_tools.local.moto_server import SerialMotoServer
 from frontdesk_tools.local.outbox import sent_emails
 from frontdesk_tools.local.provision import DeployedStack, deploy
@@ -86,6 +87,23 @@ def _config_document() -> dict[str, Any]:
     return read_config_file(DEFAULT_CONFIG)
 
 
+@pytest.fixture(autouse=True)
+def short_stream_history(aws: Aws) -> None:
+    """moto deep-copies a table for every TransactWriteItems, its whole stream history included,
+    so without this each write of a session would be slower than the last. No test reads records
+    written before it began (its pump starts at the latest one), so the history is dropped before
+    each test; sequence numbers keep rising."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    with aws.server.lock:
+        for table in dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables.values():
+            shard = table.stream_shard
+            if shard is not None and shard.items:
+                shard.starting_sequence_number += len(shard.items)
+                shard.items = []
+
+
 @pytest.fixture
 def function_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The handlers' environment as the template sets it, pointed at moto (all functions' variables
@@ -128,7 +146,10 @@ class InProcessFunction:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         self.invocations.append(event)
-        return self.handler(event, self.context)
+        try:
+            return self.handler(event, self.context)
+        except Exception as error:  # as Lambda reports it: a function error, and the batch is retried
+            raise FunctionError(f"{type(error).__name__}: {error}") from error
 
 
 @pytest.fixture
