@@ -270,3 +270,16 @@ def test_the_command_refuses_a_backwards_period_or_no_table(
         main(["report", "--since", "2026-11-02T10:00", "--table", "t"])
     assert naive.value.code == 2
     assert "has no UTC offset" in capsys.readouterr().err
+
+
+def test_the_command_loads_without_the_local_stack():
+    """Ops run `frontdesk report` against AWS without the dev extras (moto, aiosmtpd)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, frontdesk_tools.cli; print(sorted(m for m in ('moto', 'aiosmtpd') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == "[]"

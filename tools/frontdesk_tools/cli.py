@@ -18,7 +18,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from frontdesk import clock
 from frontdesk.clock import parse_instant
 from frontdesk.tickets.store import TicketStore
-from frontdesk_tools.local.stack import DEFAULT_CONFIG, DEFAULT_TEMPLATE, LocalStack, StackOptions
 from frontdesk_tools.report import compute_report, render_json, render_text
 
 if TYPE_CHECKING:
@@ -31,13 +30,17 @@ DEFAULT_REPORT_PERIOD = timedelta(days=7)
 
 
 def _dev(arguments: argparse.Namespace) -> int:
+    # Imported here: the local stack needs moto and aiosmtpd, which `frontdesk report` against
+    # AWS does not.
+    from frontdesk_tools.local.stack import DEFAULT_CONFIG, DEFAULT_TEMPLATE, LocalStack, StackOptions
+
     options = StackOptions(
         host=arguments.host,
         http_port=arguments.http_port,
         smtp_port=arguments.smtp_port,
         aws_port=arguments.aws_port,
-        config_path=arguments.config,
-        template_path=arguments.template,
+        config_path=arguments.config or DEFAULT_CONFIG,
+        template_path=arguments.template or DEFAULT_TEMPLATE,
         pool_size=arguments.workers,
         clock_start=arguments.clock,
         agent_token=arguments.agent_token,
@@ -125,8 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         help="port of the SMTP listener standing in for SES receiving (default 2525)",
     )
     dev.add_argument("--aws-port", type=int, default=0, help="moto's port (default: any free port)")
-    dev.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="configuration file (TOML or JSON)")
-    dev.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="the SAM template to run")
+    dev.add_argument(
+        "--config",
+        type=Path,
+        help="configuration file, TOML or JSON (default: the local default-config.toml)",
+    )
+    dev.add_argument("--template", type=Path, help="the SAM template to run (default: infra/template.yaml)")
     dev.add_argument("--workers", type=int, default=2, help="worker processes per function (default 2)")
     dev.add_argument(
         "--clock",
