@@ -452,3 +452,34 @@ def test_a_low_score_can_reopen_the_ticket_instead(
     assert ticket is not None and ticket.status is TicketStatus.OPEN and ticket.resolved_at is None
     assert "low-csat" in ticket.tags
     settle(stream)  # the reopening's record cancels nothing: the survey was answered
+
+
+def test_a_chat_ticket_is_surveyed_in_its_conversation(
+    aws: Aws, stream: StreamPump, scheduler: SchedulePump, lambda_context: Any
+) -> None:
+    from tests.integration.test_chat_webhook import telegram, telegram_update
+
+    telegram(lambda_context, telegram_update(5550991, 1, "Мой заказ не пришёл, помогите пожалуйста."))
+    settle(stream)
+    reference = runtime.ticket_store().find_conversation("telegram:5550991") or ""
+    path = f"/tickets/{reference}"
+    assert (
+        agent(
+            lambda_context, "POST", "/tickets/{reference}/replies", f"{path}/replies", {"text": "Отправили."}
+        )[0]
+        == 201
+    )
+    assert agent(lambda_context, "PATCH", "/tickets/{reference}", path, {"status": "resolved"})[0] == 200
+    settle(stream)
+
+    fire_after(scheduler, timedelta(minutes=2))
+
+    texts = [
+        call["json"]["text"]
+        for call in aws.chat_apis.calls()
+        if call["provider"] == "telegram" and call["json"].get("chat_id") == 5550991
+    ]
+    assert texts[0] == "Отправили."
+    (survey,) = texts[1:]
+    assert reference in survey and "/surveys/" in survey
+    assert "Насколько вы довольны" in survey  # the conversation's language
