@@ -158,13 +158,8 @@ def update_ticket(
     except TicketChangedError:
         return _error(409, "status", "the ticket changed meanwhile; read it again")
     if updated.status is TicketStatus.RESOLVED and ticket.status is not TicketStatus.RESOLVED:
-        # Wall-clock time, unlike the business-time samples: what the customer lived through.
         metrics.add_metric(name="TicketResolved", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(
-            name="ResolutionTime",
-            unit=MetricUnit.Seconds,
-            value=max(0.0, (now - ticket.created_at).total_seconds()),
-        )
+        _add_wait_metric("ResolutionTime", ticket, now)
     logger.info(
         "ticket updated by an agent",
         extra={"reference": reference, "status": updated.status.value, "agent": _agent(request)},
@@ -242,12 +237,7 @@ def add_reply(
         return _error(409, "status", "the ticket keeps changing; try again")
     if reply.public and ticket.first_responded_at is None:
         _record_first_response(ticket, store, settings, now)
-        # Wall-clock time, unlike the business-time sample above: what the customer waited.
-        metrics.add_metric(
-            name="FirstResponseTime",
-            unit=MetricUnit.Seconds,
-            value=max(0.0, (now - ticket.created_at).total_seconds()),
-        )
+        _add_wait_metric("FirstResponseTime", ticket, now)
     logger.info(
         "agent message added",
         extra={"reference": reference, "kind": message.kind.value, "agent": _agent(request)},
@@ -259,6 +249,14 @@ def can_answer(ticket: Ticket, settings: Settings, now: datetime) -> bool:
     """Whether a public reply can reach the customer now: by email, or through a configured
     platform within its customer-service window."""
     return can_reach(ticket, settings, now)
+
+
+def _add_wait_metric(name: str, ticket: Ticket, now: datetime) -> None:
+    """Seconds since the ticket was created, in wall-clock time (unlike the business-time samples
+    of the measured promise): what the customer lived through."""
+    metrics.add_metric(
+        name=name, unit=MetricUnit.Seconds, value=max(0.0, (now - ticket.created_at).total_seconds())
+    )
 
 
 def _record_first_response(ticket: Ticket, store: TicketStore, settings: Settings, now: datetime) -> None:

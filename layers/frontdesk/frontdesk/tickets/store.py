@@ -449,6 +449,21 @@ class TicketStore:
         record = _deserialise(old_item)
         return DuplicateInboundError(str(record["reference"]), str(record["fingerprint"]))
 
+    def _thread_sent_mail(self, reference: str, email_message_id: str) -> list[TransactWriteItemTypeDef]:
+        """The writes that let the customer's answer to mail we sent join the ticket: its
+        Message-ID appended to the ticket's and indexed."""
+        return [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _ticket_key(reference),
+                    "UpdateExpression": "SET " + _APPEND_EMAIL_IDS,
+                    "ExpressionAttributeValues": _serialise({":none": [], ":mids": [email_message_id]}),
+                }
+            },
+            self._email_index_put(email_message_id, reference),
+        ]
+
     def _email_index_put(self, email_message_id: str, reference: str) -> TransactWriteItemTypeDef:
         return {
             "Put": {
@@ -900,19 +915,7 @@ class TicketStore:
             }
         ]
         if message.email_message_id:
-            items += [
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": _ticket_key(message.reference),
-                        "UpdateExpression": "SET " + _APPEND_EMAIL_IDS,
-                        "ExpressionAttributeValues": _serialise(
-                            {":none": [], ":mids": [message.email_message_id]}
-                        ),
-                    }
-                },
-                self._email_index_put(message.email_message_id, message.reference),
-            ]
+            items += self._thread_sent_mail(message.reference, message.email_message_id)
         self._client.transact_write_items(TransactItems=items)
 
     def _set_delivery(
@@ -1023,17 +1026,7 @@ class TicketStore:
             }
         ]
         if email_message_id:
-            items += [
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": _ticket_key(survey.reference),
-                        "UpdateExpression": "SET " + _APPEND_EMAIL_IDS,
-                        "ExpressionAttributeValues": _serialise({":none": [], ":mids": [email_message_id]}),
-                    }
-                },
-                self._email_index_put(email_message_id, survey.reference),
-            ]
+            items += self._thread_sent_mail(survey.reference, email_message_id)
         self._client.transact_write_items(TransactItems=items)
 
     def answer_survey(
