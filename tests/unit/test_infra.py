@@ -1,16 +1,26 @@
 """infra/template.yaml: valid, and in step with the code it deploys."""
 
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from frontdesk_tools.local.template import load_template
-from functions.web_form import app as web_form
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
+FUNCTIONS = load_template(TEMPLATE).functions
+# Answers GET and POST of its one path itself (the platform's handshake, then its webhooks).
+ONE_PATH_FUNCTIONS = {"ChatWebhookFunction"}
+
+
+def handler_module(logical_id: str) -> ModuleType:
+    spec = FUNCTIONS[logical_id]
+    module_name = spec.handler.rpartition(".")[0]
+    return importlib.import_module(f"functions.{spec.code_dir.name}.{module_name}")
 
 
 def cfn_lint(path: Path, *options: str) -> subprocess.CompletedProcess[str]:
@@ -32,10 +42,25 @@ def test_cfn_lint_passes_on_the_translated_template(tmp_path: Path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_web_form_route_in_the_template_has_a_handler_and_back():
-    template = load_template(TEMPLATE)
-    declared = {route.route_key for route in template.routes if route.function == "WebFormFunction"}
-    assert declared == set(web_form.ROUTES)
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_every_functions_handler_imports_and_is_callable(logical_id: str):
+    handler = getattr(handler_module(logical_id), FUNCTIONS[logical_id].handler.rpartition(".")[2])
+    assert callable(handler)
+
+
+@pytest.mark.parametrize(
+    "logical_id", sorted({route.function for route in load_template(TEMPLATE).routes} - ONE_PATH_FUNCTIONS)
+)
+def test_every_route_in_the_template_has_a_handler_route_and_back(logical_id: str):
+    declared = {route.route_key for route in load_template(TEMPLATE).routes if route.function == logical_id}
+    assert declared == set(handler_module(logical_id).ROUTES)
+
+
+def test_every_function_with_routes_dispatches_them():
+    routed = {route.function for route in load_template(TEMPLATE).routes}
+    assert {logical_id for logical_id in routed if hasattr(handler_module(logical_id), "ROUTES")} == (
+        routed - ONE_PATH_FUNCTIONS
+    )
 
 
 def test_the_stream_consumer_reports_partial_failures_and_dead_letters():
@@ -46,11 +71,13 @@ def test_the_stream_consumer_reports_partial_failures_and_dead_letters():
     assert subscription.maximum_retry_attempts > 0
 
 
-@pytest.mark.parametrize("logical_id", ["WebFormFunction", "TicketEventsFunction"])
-def test_function_policies_name_no_wildcard_actions(logical_id: str):
+@pytest.mark.parametrize(
+    "role", sorted([f"{logical_id}Role" for logical_id in FUNCTIONS] + ["SurveySchedulerRole"])
+)
+def test_roles_name_no_wildcard_actions(role: str):
     resources = load_template(TEMPLATE).cloudformation["Resources"]
-    role = resources[f"{logical_id}Role"]["Properties"]
-    for policy in role.get("Policies", []):
+    properties = resources[role]["Properties"]
+    for policy in properties.get("Policies", []):
         for statement in policy["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert all("*" not in action for action in actions), actions
