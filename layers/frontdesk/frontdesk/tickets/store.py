@@ -921,17 +921,36 @@ class TicketStore:
     def _set_delivery(
         self, message: Message, state: DeliveryState, *, expected: DeliveryState, failure: str | None = None
     ) -> bool:
+        return self._move_state(
+            _message_key(message), "delivery", state, expected, "delivery_failure", failure
+        )
+
+    def _move_state(
+        self,
+        key: dict[str, Any],
+        attribute: str,
+        state: StrEnum,
+        expected: StrEnum,
+        why_attribute: str,
+        why: str | None,
+    ) -> bool:
+        """Move an item's `attribute` from `expected` to `state` (noting `why` when given); False
+        when it is not (or no longer) in `expected`."""
         values: dict[str, Any] = {":state": state.value, ":expected": expected.value}
-        expression = "SET delivery = :state"
-        if failure is not None:
-            expression += ", delivery_failure = :failure"
-            values[":failure"] = failure[:200]
+        expression = "SET #state = :state"
+        if why is not None:
+            expression += ", #why = :why"
+            values[":why"] = why[:200]
         try:
             self._client.update_item(
                 TableName=self.table_name,
-                Key=_message_key(message),
+                Key=key,
                 UpdateExpression=expression,
-                ConditionExpression="delivery = :expected",
+                ConditionExpression="#state = :expected",
+                ExpressionAttributeNames={
+                    "#state": attribute,
+                    **({"#why": why_attribute} if why is not None else {}),
+                },
                 ExpressionAttributeValues=_serialise(values),
             )
         except ClientError as error:
@@ -982,25 +1001,9 @@ class TicketStore:
         reason: str | None = None,
     ) -> bool:
         """Move a survey on from `expected`; False when it is not (or no longer) there."""
-        values: dict[str, Any] = {":state": state.value, ":expected": expected.value}
-        expression = "SET #state = :state"
-        if reason is not None:
-            expression += ", reason = :reason"
-            values[":reason"] = reason[:200]
-        try:
-            self._client.update_item(
-                TableName=self.table_name,
-                Key=_survey_key(reference, resolved_at),
-                UpdateExpression=expression,
-                ConditionExpression="#state = :expected",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=_serialise(values),
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._move_state(
+            _survey_key(reference, resolved_at), "state", state, expected, "reason", reason
+        )
 
     def finish_survey(self, survey: Survey, now: datetime, email_message_id: str | None) -> None:
         """Record a survey as sent; its email's Message-ID is indexed so an answer by mail threads."""
