@@ -1,6 +1,5 @@
 """web_form: the website support form (API Gateway HTTP API)."""
 
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -9,11 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from frontdesk import clock
 from frontdesk.config import get_settings
 from frontdesk.forms import web
-from frontdesk.http import HttpRequest, json_response
+from frontdesk.http import Route, dispatch
 from frontdesk.observability import logger, metrics
 from frontdesk.runtime import ticket_store
-
-Route = Callable[[HttpRequest], dict[str, Any]]
 
 # The route keys are the ones infra/template.yaml declares for this function.
 ROUTES: dict[str, Route] = {
@@ -28,8 +25,4 @@ ROUTES: dict[str, Route] = {
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = HttpRequest.from_event(event)
-    route = ROUTES.get(request.route_key)
-    if route is None:
-        return json_response(404, {"errors": [{"field": "path", "message": "no such route"}]})
-    return route(request)
+    return dispatch(ROUTES, event)

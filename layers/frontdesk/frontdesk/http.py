@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -80,3 +81,16 @@ def page_response(status: int, page: Page, headers: dict[str, str] | None = None
 def redirect_response(location: str) -> dict[str, Any]:
     """303 See Other: after a browser post, the reload button must not post again."""
     return {"statusCode": 303, "headers": {"Location": location, "Cache-Control": "no-store"}, "body": ""}
+
+
+Route = Callable[[HttpRequest], dict[str, Any]]
+
+
+def dispatch(routes: Mapping[str, Route], event: dict[str, Any]) -> dict[str, Any]:
+    """Answer an API Gateway event with the route its route key names (the function's table of
+    the routes infra/template.yaml gives it); 404 for any other."""
+    request = HttpRequest.from_event(event)
+    route = routes.get(request.route_key)
+    if route is None:
+        return json_response(404, {"errors": [{"field": "path", "message": "no such route"}]})
+    return route(request)
