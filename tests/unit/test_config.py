@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from frontdesk import config
 from frontdesk.config import FormSettings, Settings, load_settings, read_config_file
 from frontdesk.hours.service_levels import DEFAULT_RESPONSE_TARGETS, response_target
 from frontdesk.tickets.model import Channel, Priority
@@ -188,20 +189,20 @@ def test_a_json_file_that_is_not_an_object_is_refused(tmp_path: Path):
 
 def test_settings_from_an_ssm_parameter():
     # Given
-    asked: list[str] = []
+    asked: list[list[str]] = []
     document = {"sender_address": "help@example.com", "support_domain": "example.com", "desk_name": "SSM"}
 
-    def read_parameter(name: str) -> str:
-        asked.append(name)
-        return json.dumps(document)
+    def read_parameters(names: list[str]) -> dict[str, str]:
+        asked.append(names)
+        return {"/frontdesk/prod/config": json.dumps(document)}
 
     environ = {"FRONTDESK_CONFIG_PARAMETER": "/frontdesk/prod/config", "TICKETS_TABLE_NAME": "tickets"}
 
     # When
-    settings = load_settings(environ, read_parameter=read_parameter)
+    settings = load_settings(environ, read_parameters=read_parameters)
 
     # Then
-    assert asked == ["/frontdesk/prod/config"]
+    assert asked == [["/frontdesk/prod/config"]]
     assert settings.desk_name == "SSM"
     assert settings.sender_address == "help@example.com"
 
@@ -214,7 +215,7 @@ def test_the_environment_overrides_the_ssm_parameter():
         "FRONTDESK_DESK_NAME": "Env",
     }
 
-    assert load_settings(environ, read_parameter=lambda name: document).desk_name == "Env"
+    assert load_settings(environ, read_parameters=lambda names: {names[0]: document}).desk_name == "Env"
 
 
 @pytest.mark.parametrize(
@@ -229,16 +230,107 @@ def test_a_bad_ssm_document_is_refused(fields: dict[str, Any]):
     environ = {"FRONTDESK_CONFIG_PARAMETER": "/frontdesk/prod/config", "TICKETS_TABLE_NAME": "tickets"}
 
     with pytest.raises(ValidationError):
-        load_settings(environ, read_parameter=lambda name: document)
+        load_settings(environ, read_parameters=lambda names: {names[0]: document})
 
 
 def test_the_file_wins_over_the_parameter(config_file):
-    def must_not_be_called(name: str) -> str:
-        raise AssertionError(f"read {name}")
+    def must_not_be_called(names: list[str]) -> dict[str, str]:
+        raise AssertionError(f"read {names}")
 
     environ = {**config_file(), "FRONTDESK_CONFIG_PARAMETER": "/frontdesk/prod/config"}
 
-    assert load_settings(environ, read_parameter=must_not_be_called).sender_address == "help@example.com"
+    assert load_settings(environ, read_parameters=must_not_be_called).sender_address == "help@example.com"
+
+
+CALENDARS = {"office": {"time_zone": "Europe/Berlin", "weekly": {"monday": ["09:00-17:00"]}}}
+PARAMETER_ENVIRON = {
+    "FRONTDESK_CONFIG_PARAMETER": "/frontdesk/prod/config",
+    "FRONTDESK_CALENDARS_PARAMETER": "/frontdesk/prod/calendars",
+    "TICKETS_TABLE_NAME": "tickets",
+}
+
+
+def test_calendars_come_from_their_own_parameter_in_the_same_call():
+    calls: list[list[str]] = []
+    document = {"sender_address": "help@example.com", "support_domain": "x.com"}
+    document["hours"] = {"default_calendar": "office"}  # type: ignore[assignment]
+
+    def read(names: list[str]) -> dict[str, str]:
+        calls.append(names)
+        return {
+            "/frontdesk/prod/config": json.dumps(document),
+            "/frontdesk/prod/calendars": json.dumps(CALENDARS),
+        }
+
+    settings = load_settings(PARAMETER_ENVIRON, read_parameters=read)
+
+    assert calls == [["/frontdesk/prod/config", "/frontdesk/prod/calendars"]]
+    assert settings.hours.calendars["office"].time_zone == "Europe/Berlin"
+    assert settings.hours.default_calendar == "office"
+
+
+@pytest.mark.parametrize(
+    ("config", "calendars", "message"),
+    [
+        pytest.param(
+            {"hours": {"calendars": CALENDARS}},
+            CALENDARS,
+            "hours.calendars is in the configuration",
+            id="both",
+        ),
+        pytest.param({}, ["office"], "must be a JSON object", id="not-an-object"),
+    ],
+)
+def test_a_calendars_parameter_that_cannot_be_used_is_refused(
+    config: dict[str, Any], calendars: Any, message
+):
+    document = {"sender_address": "help@example.com", "support_domain": "x.com", **config}
+
+    def read(names: list[str]) -> dict[str, str]:
+        return {
+            "/frontdesk/prod/config": json.dumps(document),
+            "/frontdesk/prod/calendars": json.dumps(calendars),
+        }
+
+    with pytest.raises(ValueError, match=message):
+        load_settings(PARAMETER_ENVIRON, read_parameters=read)
+
+
+def test_a_parameter_that_is_not_json_is_refused_with_its_name():
+    with pytest.raises(ValueError, match=r"/frontdesk/prod/config: not JSON"):
+        load_settings(PARAMETER_ENVIRON, read_parameters=lambda names: dict.fromkeys(names, "{oops"))
+
+
+def test_settings_are_read_again_once_older_than_their_max_age(config_file, monkeypatch):
+    environ = config_file('sender_address = "help@example.com"\nsupport_domain = "one.example.com"\n')
+    for name, value in {**environ, "FRONTDESK_SETTINGS_MAX_AGE": "60"}.items():
+        monkeypatch.setenv(name, value)
+    clock = [1000.0]
+    settings = config._RefreshingSettings(clock=lambda: clock[0])
+    assert settings().support_domain == "one.example.com"
+
+    Path(environ["FRONTDESK_CONFIG_FILE"]).write_text(
+        'sender_address = "help@example.com"\nsupport_domain = "two.example.com"\n', encoding="utf-8"
+    )
+    clock[0] += 59
+    assert settings().support_domain == "one.example.com"
+    clock[0] += 1
+    assert settings().support_domain == "two.example.com"
+
+
+def test_a_failed_refresh_keeps_the_last_good_settings(config_file, monkeypatch, caplog):
+    environ = config_file()
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    clock = [1000.0]
+    settings = config._RefreshingSettings(clock=lambda: clock[0])
+    first = settings()
+
+    Path(environ["FRONTDESK_CONFIG_FILE"]).write_text('sender_address = "not an address"\n', encoding="utf-8")
+    clock[0] += config.DEFAULT_SETTINGS_MAX_AGE_SECONDS
+
+    assert settings() is first
+    assert "settings_refresh_failed" in caplog.text
 
 
 def test_settings_are_frozen(config_file):

@@ -56,11 +56,16 @@ def events() -> EventBridgeClient:
     return boto3.client("events", config=_CONFIG)
 
 
-def read_ssm_parameter(name: str) -> str:
-    value = ssm().get_parameter(Name=name, WithDecryption=True)["Parameter"].get("Value")
-    if value is None:
-        raise ValueError(f"SSM parameter {name} has no value")
-    return value
+def read_ssm_parameters(names: list[str]) -> dict[str, str]:
+    """The values of SSM parameters (SecureString ones decrypted), in one call."""
+    answer = ssm().get_parameters(Names=names, WithDecryption=True)
+    if answer.get("InvalidParameters"):
+        raise ValueError(f"SSM parameters not found: {', '.join(answer['InvalidParameters'])}")
+    values = {parameter["Name"]: parameter.get("Value") for parameter in answer["Parameters"]}
+    missing = [name for name in names if values.get(name) is None]
+    if missing:
+        raise ValueError(f"SSM parameters without a value: {', '.join(missing)}")
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def reset_clients() -> None:

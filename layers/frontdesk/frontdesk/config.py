@@ -1,9 +1,11 @@
-"""Frontdesk's settings: one validated model, loaded once per cold start.
+"""Frontdesk's settings: one validated model, loaded on first use and refreshed every few minutes.
 
 Where the values come from, later sources winning:
 1. the defaults below;
 2. a configuration document: a TOML or JSON file named by FRONTDESK_CONFIG_FILE (the local
-   stack, tools), or a JSON SSM parameter named by FRONTDESK_CONFIG_PARAMETER (AWS);
+   stack, tools), or a JSON SSM parameter named by FRONTDESK_CONFIG_PARAMETER (AWS; SecureString
+   when it holds secrets), with the business calendars optionally in a parameter of their own,
+   FRONTDESK_CALENDARS_PARAMETER (both read in one call);
 3. environment variables: FRONTDESK_<FIELD> for scalar settings, and the resource bindings the
    SAM template sets (TICKETS_TABLE_NAME, AWS_REGION).
 """
@@ -12,10 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import tomllib
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +31,13 @@ from frontdesk.tickets.model import Channel, Priority
 from frontdesk.triage import TriageSettings
 
 ENV_PREFIX = "FRONTDESK_"
+CONFIG_FILE_VARIABLE = f"{ENV_PREFIX}CONFIG_FILE"
+CONFIG_PARAMETER_VARIABLE = f"{ENV_PREFIX}CONFIG_PARAMETER"
+CALENDARS_PARAMETER_VARIABLE = f"{ENV_PREFIX}CALENDARS_PARAMETER"
+SETTINGS_MAX_AGE_VARIABLE = f"{ENV_PREFIX}SETTINGS_MAX_AGE"
+# Long enough that reading the parameter costs nothing that matters, short enough that a changed
+# configuration or a rotated secret reaches every warm function within minutes, without a deploy.
+DEFAULT_SETTINGS_MAX_AGE_SECONDS = 300.0
 _RESOURCE_BINDINGS = {
     "TICKETS_TABLE_NAME": "tickets_table_name",
     "MAIL_BUCKET_NAME": "mail_bucket_name",
@@ -393,21 +402,85 @@ def _environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return overrides
 
 
-def load_settings(environ: Mapping[str, str], read_parameter: Callable[[str], str] | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str], read_parameters: Callable[[list[str]], dict[str, str]] | None = None
+) -> Settings:
     """Build and validate the settings from a configuration document and the environment."""
     document: dict[str, Any] = {}
-    if config_file := environ.get(f"{ENV_PREFIX}CONFIG_FILE"):
+    if config_file := environ.get(CONFIG_FILE_VARIABLE):
         document = read_config_file(Path(config_file))
-    elif parameter := environ.get(f"{ENV_PREFIX}CONFIG_PARAMETER"):
-        if read_parameter is None:
-            from frontdesk.aws import read_ssm_parameter
+    elif parameter := environ.get(CONFIG_PARAMETER_VARIABLE):
+        if read_parameters is None:
+            from frontdesk.aws import read_ssm_parameters
 
-            read_parameter = read_ssm_parameter
-        document = json.loads(read_parameter(parameter))
+            read_parameters = read_ssm_parameters
+        calendars_parameter = environ.get(CALENDARS_PARAMETER_VARIABLE)
+        values = read_parameters([parameter, calendars_parameter] if calendars_parameter else [parameter])
+        document = _json_object(parameter, values[parameter])
+        if calendars_parameter:
+            calendars = _json_object(calendars_parameter, values[calendars_parameter])
+            document = _with_calendars(document, calendars)
     return Settings.model_validate({**document, **_environment_overrides(environ)})
 
 
-@cache
-def get_settings() -> Settings:
-    """The settings of this execution environment, read on first use (not at import)."""
-    return load_settings(os.environ)
+def _json_object(parameter: str, text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"SSM parameter {parameter}: not JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"SSM parameter {parameter}: the configuration must be a JSON object")
+    return value
+
+
+def _with_calendars(document: dict[str, Any], calendars: dict[str, Any]) -> dict[str, Any]:
+    """The document with hours.calendars taken from the calendars parameter (calendars by name)."""
+    hours = document.get("hours", {})
+    if not isinstance(hours, dict):
+        return document  # validation names the problem
+    if "calendars" in hours:
+        raise ValueError(
+            f"hours.calendars is in the configuration and {CALENDARS_PARAMETER_VARIABLE} is set: keep one"
+        )
+    return {**document, "hours": {**hours, "calendars": calendars}}
+
+
+class _RefreshingSettings:
+    """The settings of this execution environment: read on first use (not at import), then again
+    once they are older than FRONTDESK_SETTINGS_MAX_AGE seconds. A re-read that fails (the
+    parameter unreachable, or edited into something invalid) is logged and the last good settings
+    stay in use, so a bad edit never takes down functions that are already running."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._settings: Settings | None = None
+        self._loaded_at = 0.0
+
+    def __call__(self) -> Settings:
+        now = self._clock()
+        if self._settings is None:
+            self._settings = load_settings(os.environ)
+            self._loaded_at = now
+        elif now - self._loaded_at >= _max_age(os.environ):
+            self._loaded_at = now  # one attempt per period, even when it fails
+            try:
+                self._settings = load_settings(os.environ)
+            except Exception as error:  # any failure: keep serving the last good settings
+                from frontdesk.observability import logger
+
+                logger.warning("settings_refresh_failed", extra={"error": type(error).__name__})
+        return self._settings
+
+    def cache_clear(self) -> None:
+        """Forget the settings; the next call reads them again (tests)."""
+        self._settings = None
+
+
+def _max_age(environ: Mapping[str, str]) -> float:
+    try:
+        return float(environ.get(SETTINGS_MAX_AGE_VARIABLE) or DEFAULT_SETTINGS_MAX_AGE_SECONDS)
+    except ValueError:
+        return DEFAULT_SETTINGS_MAX_AGE_SECONDS
+
+
+get_settings = _RefreshingSettings()
