@@ -7,7 +7,10 @@ import re
 import secrets
 
 import pytest
+from pydantic import ValidationError
 
+from frontdesk.config import EmailSettings, Settings
+from frontdesk.mail.intake import _signed_reference
 from frontdesk.mail.reply_address import (
     MIN_KEY_BYTES,
     SIGNATURE_CHARS,
@@ -297,3 +300,33 @@ def test_signatures_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatc
 
     assert verify(address_for()) == REFERENCE
     assert calls == [(signature_of(address_for()), signature_of(address_for()))]
+
+
+def test_after_a_rotation_addresses_signed_with_a_previous_key_still_name_their_ticket():
+    old, new = b"the-key-before-rotation", b"the-key-after-rotation!"
+    settings = Settings.model_validate(
+        {
+            "sender_address": BASE,
+            "support_domain": "example.com",
+            "tickets_table_name": "tickets",
+            "email": {"reply_address_key": new.decode(), "previous_reply_address_keys": [old.decode()]},
+        }
+    )
+    signed_before = address_for(key=old)
+    signed_after = address_for(key=new)
+    forged = address_for(key=b"a-key-nobody-configured")
+
+    assert _signed_reference((signed_before,), settings) == REFERENCE
+    assert _signed_reference((signed_after,), settings) == REFERENCE
+    assert _signed_reference((forged,), settings) is None
+    without_previous = settings.model_copy(
+        update={"email": settings.email.model_copy(update={"previous_reply_address_keys": ()})}
+    )
+    assert _signed_reference((signed_before,), without_previous) is None
+
+
+def test_a_short_previous_key_is_refused():
+    with pytest.raises(ValidationError, match="at least 16 bytes"):
+        EmailSettings.model_validate(
+            {"reply_address_key": "x" * 32, "previous_reply_address_keys": ["short"]}
+        )

@@ -146,6 +146,8 @@ class EmailSettings(BaseModel):
     # Key of the signed reply addresses (support+<reference>.<signature>@domain). Unset: none are
     # issued, and replies join tickets by their sender alone.
     reply_address_key: SecretStr | None = None
+    # Keys retired by a rotation: addresses they signed are still recognised, never issued.
+    previous_reply_address_keys: tuple[SecretStr, ...] = ()
     reopen_window_days: int = Field(14, ge=0, le=365)
     acknowledge_spam: bool = False
     acknowledgements_per_sender_per_hour: int = Field(3, ge=1, le=1000)
@@ -155,12 +157,13 @@ class EmailSettings(BaseModel):
     max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=40 * 1024 * 1024)
     max_total_attachment_bytes: int = Field(25 * 1024 * 1024, ge=1024, le=40 * 1024 * 1024)
 
-    @field_validator("reply_address_key")
+    @field_validator("reply_address_key", "previous_reply_address_keys")
     @classmethod
-    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
-        if key is not None and len(key.get_secret_value().encode()) < 16:
-            raise ValueError("use at least 16 bytes (e.g. openssl rand -base64 32)")
-        return key
+    def _long_enough(cls, keys: SecretStr | tuple[SecretStr, ...] | None) -> object:
+        for key in keys if isinstance(keys, tuple) else [keys]:
+            if key is not None and len(key.get_secret_value().encode()) < 16:
+                raise ValueError("use at least 16 bytes (e.g. openssl rand -base64 32)")
+        return keys
 
     @field_validator("mailboxes")
     @classmethod

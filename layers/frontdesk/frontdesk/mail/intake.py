@@ -234,15 +234,18 @@ def _route(recipients: tuple[str, ...], settings: Settings) -> tuple[str, Mailbo
 
 
 def _signed_reference(recipients: tuple[str, ...], settings: Settings) -> str | None:
-    key = settings.email.reply_address_key
-    if key is None:
+    """The reference a recipient's signed reply address names, checked with the current key and
+    then the keys it replaced (replies to mail sent before a rotation still find their ticket)."""
+    if settings.email.reply_address_key is None:
         return None
+    keys = [settings.email.reply_address_key, *settings.email.previous_reply_address_keys]
     for address in recipients:
-        reference = verify_reply_address(
-            address, base_address=settings.sender_address, key=key.get_secret_value().encode()
-        )
-        if reference:
-            return reference
+        for key in keys:
+            reference = verify_reply_address(
+                address, base_address=settings.sender_address, key=key.get_secret_value().encode()
+            )
+            if reference:
+                return reference
     return None
 
 
