@@ -206,7 +206,7 @@ class LocalStack:
         opt = Path(self._opt_dir.name)
         python_path = [REPOSITORY / "tools"]
         for layer in self.template.layers.values():
-            if layer.built:
+            if layer.ships_python_packages:
                 python_path.append(layer.content_dir)  # its package, as /opt/python holds it
             else:
                 for entry in layer.content_dir.iterdir():

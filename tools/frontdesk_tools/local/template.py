@@ -100,13 +100,21 @@ class FunctionSpec:
     code_dir: Path
     handler: str
     timeout: int
+    # The variables the translated template sets (Globals merged in), values unresolved: a literal,
+    # or the Ref/GetAtt/Sub the template wrote.
+    environment: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
 class LayerSpec:
     logical_id: str
     content_dir: Path
-    built: bool  # built by `sam build` into a python/ tree; otherwise unpacked as-is under /opt
+
+    @property
+    def ships_python_packages(self) -> bool:
+        """Whether the layer holds Python packages (built into /opt/python on Lambda, put on the
+        path from the source tree locally) rather than files unpacked as they are under /opt."""
+        return any((entry / "__init__.py").is_file() for entry in self.content_dir.iterdir())
 
 
 @dataclass
@@ -187,11 +195,11 @@ def load_template(path: Path, region: str = "us-east-1") -> LocalTemplate:
                 code_dir=code_dirs[logical_id],
                 handler=properties["Handler"],
                 timeout=int(properties.get("Timeout", 3)),
+                environment=dict(properties.get("Environment", {}).get("Variables", {})),
             )
     for logical_id, resource in sam["Resources"].items():
         if resource["Type"] == "AWS::Serverless::LayerVersion" and logical_id in code_dirs:
-            built = bool(resource.get("Metadata", {}).get("BuildMethod"))
-            template.layers[logical_id] = LayerSpec(logical_id, code_dirs[logical_id], built)
+            template.layers[logical_id] = LayerSpec(logical_id, code_dirs[logical_id])
         for event in resource.get("Properties", {}).get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 method, route_path = event["Properties"]["Method"].upper(), event["Properties"]["Path"]
