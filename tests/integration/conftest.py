@@ -3,9 +3,11 @@ from infra/template.yaml, deployed by the same code as the local stack."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +28,7 @@ from frontdesk_tools.local.stack import CONFIG_PARAMETER, DEFAULT_CONFIG, DEFAUL
 from frontdesk_tools.local.streams import StreamPump
 from frontdesk_tools.local.template import LocalTemplate, load_template
 from tests.conftest import OPEN_INSTANT
+from tests.permissions import ACTIONS, iam_actions
 
 REGION = "us-east-1"
 
@@ -79,6 +82,78 @@ def aws() -> Iterator[Aws]:
     yield Aws(server.endpoint, server, template, stack, chat_apis.apis)
     chat_apis.shutdown()
     server.stop()
+
+
+class PermissionWatch:
+    """The AWS actions each in-process handler invocation calls, checked against the ones
+    tests/permissions.py declares for its function (what its role grants, test_infra.py).
+
+    A botocore hook on boto3's default session, where frontdesk.aws creates its clients, records
+    the calls made on a thread while a handler runs on it: the tests' own calls and the pumps'
+    are nobody's. A violation fails the invocation, and the test at teardown (a stream pump turns
+    the invocation's error into a retry)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self.violations: list[str] = []
+        self.invocations = 0  # over the session
+        self.seen = 0  # calls attributed to a function, over the session
+
+    def record(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
+        calls: set[str] | None = getattr(self._local, "calls", None)
+        if calls is not None:
+            calls.update(iam_actions(model.service_model.signing_name, model.name, params))
+            self.seen += 1
+
+    def watched(self, function: str, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        @functools.wraps(handler)
+        def invoke(event: Any, context: Any) -> Any:
+            calls: set[str] = set()
+            self._local.calls = calls
+            self.invocations += 1
+            try:
+                return handler(event, context)
+            finally:
+                self._local.calls = None
+                if undeclared := calls - ACTIONS[function]:
+                    self.violations.append(f"{function} called {sorted(undeclared)}")
+                    raise AssertionError(
+                        f"{function} called {sorted(undeclared)}: not in tests/permissions.py "
+                        "(declare the call there, and grant it in infra/template.yaml)"
+                    )
+
+        return invoke
+
+
+@pytest.fixture(scope="session")
+def permission_watch() -> Iterator[PermissionWatch]:
+    watch = PermissionWatch()
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    # Clients copy the session's hooks when created: frontdesk.aws's are made anew in each test.
+    session.events.register("before-parameter-build", watch.record, unique_id="frontdesk-permissions")
+    yield watch
+    session.events.unregister("before-parameter-build", unique_id="frontdesk-permissions")
+    # Handlers ran, yet no call reached the hook: their clients are made elsewhere now.
+    assert watch.seen or not watch.invocations, (
+        "no AWS call was seen: frontdesk.aws must use boto3's default session"
+    )
+
+
+@pytest.fixture(autouse=True)
+def declared_permissions(aws: Aws, permission_watch: PermissionWatch) -> Iterator[None]:
+    """Every function's handler, as the tests call it (or hand it to a pump), watched."""
+    with pytest.MonkeyPatch.context() as patch:
+        for logical_id, spec in aws.template.functions.items():
+            module_name, _, handler_name = spec.handler.rpartition(".")
+            module = importlib.import_module(f"functions.{spec.code_dir.name}.{module_name}")
+            handler = getattr(module, handler_name)
+            patch.setattr(module, handler_name, permission_watch.watched(logical_id, handler))
+        yield
+    violations, permission_watch.violations[:] = list(permission_watch.violations), []
+    assert not violations, f"calls tests/permissions.py does not declare: {violations}"
 
 
 def _config_document() -> dict[str, Any]:
@@ -153,8 +228,11 @@ class InProcessFunction:
 
 
 @pytest.fixture
-def stream(aws: Aws, function_env: None, lambda_context: Any) -> Iterator[StreamPump]:
-    """The ticket table's stream delivered to ticket_events, as the template subscribes it."""
+def stream(
+    aws: Aws, function_env: None, lambda_context: Any, declared_permissions: None
+) -> Iterator[StreamPump]:
+    """The ticket table's stream delivered to ticket_events, as the template subscribes it (its
+    handler watched, declared_permissions)."""
     from functions.ticket_events import app
 
     (subscription,) = aws.template.streams
