@@ -115,6 +115,39 @@ def _report(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     return 0
 
 
+def _check_config(arguments: argparse.Namespace) -> int:
+    """Validate a configuration document the way the functions will read it from SSM (JSON; the
+    calendars from their own parameter when given), printing each problem's field, never a value."""
+    from pydantic import ValidationError
+
+    from frontdesk.config import load_settings
+
+    documents = {"config": arguments.file}
+    environ = {"FRONTDESK_CONFIG_PARAMETER": "config", "TICKETS_TABLE_NAME": "frontdesk-check-tickets"}
+    if arguments.calendars:
+        documents["calendars"] = arguments.calendars
+        environ["FRONTDESK_CALENDARS_PARAMETER"] = "calendars"
+    try:
+        texts = {name: path.read_text(encoding="utf-8") for name, path in documents.items()}
+        settings = load_settings(environ, read_parameters=lambda names: {name: texts[name] for name in names})
+    except ValidationError as error:
+        for problem in error.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in problem["loc"]) or "(document)"
+            print(f"{arguments.file}: {where}: {problem['msg']}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as error:
+        print(f"frontdesk check-config: {error}", file=sys.stderr)
+        return 1
+    calendars = ", ".join(settings.hours.calendars) or "none (always open)"
+    print(
+        f"{arguments.file}: valid. Desk {settings.desk_name!r} sending as {settings.sender_address};"
+        f" forms: {', '.join(settings.forms)}; calendars: {calendars};"
+        f" chat providers: {', '.join(settings.chat.providers) or 'none'};"
+        f" surveys: {'on' if settings.surveys.enabled else 'off'}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="frontdesk", description="Frontdesk support automation.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -178,9 +211,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.add_argument("--region", default=None, help="AWS region (default: boto3's, e.g. $AWS_REGION)")
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    check = commands.add_parser(
+        "check-config",
+        help="validate a configuration document (JSON, as stored in SSM) before putting it in place",
+    )
+    check.add_argument("file", type=Path, help="the configuration document (JSON)")
+    check.add_argument(
+        "--calendars",
+        type=Path,
+        default=None,
+        help="the calendars document, when they have their own parameter",
+    )
     arguments = parser.parse_args(argv)
     if arguments.command == "report":
         return _report(arguments, report)
+    if arguments.command == "check-config":
+        return _check_config(arguments)
     return _dev(arguments)
 
 
