@@ -150,6 +150,14 @@ def test_named_resources_carry_the_stage_so_two_stages_share_an_account(resource
     assert isinstance(name, dict) and "${Stage}" in name["Fn::Sub"], name
 
 
+def test_the_api_is_throttled_as_the_parameters_say():
+    settings = RESOURCES["FrontdeskApi"]["Properties"]["DefaultRouteSettings"]
+    assert settings == {
+        "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
+    }
+
+
 @pytest.mark.parametrize("resource", ["TicketsTable", "MailBucket"])
 def test_customer_data_outlives_the_stack(resource: str):
     assert RESOURCES[resource]["DeletionPolicy"] == "Retain"
