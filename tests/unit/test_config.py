@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from frontdesk import config
-from frontdesk.config import FormSettings, Settings, load_settings, read_config_file
+from frontdesk.config import FormSettings, InvalidSettingsError, Settings, load_settings, read_config_file
 from frontdesk.hours.service_levels import DEFAULT_RESPONSE_TARGETS, response_target
 from frontdesk.tickets.model import Channel, Priority
 
@@ -136,17 +136,17 @@ def test_the_sender_address_is_normalised(config_file):
     ],
 )
 def test_bad_settings_are_refused(config_file, text: str):
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidSettingsError):
         load_settings(config_file(text))
 
 
 def test_a_bad_value_from_the_environment_is_refused(config_file):
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidSettingsError):
         load_settings({**config_file(), "FRONTDESK_SENDER_ADDRESS": "nobody"})
 
 
 def test_the_table_name_is_required():
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidSettingsError):
         load_settings({"FRONTDESK_SENDER_ADDRESS": "help@example.com", "FRONTDESK_SUPPORT_DOMAIN": "x.com"})
 
 
@@ -229,7 +229,7 @@ def test_a_bad_ssm_document_is_refused(fields: dict[str, Any]):
     document = json.dumps({"support_domain": "x.com", **fields})
     environ = {"FRONTDESK_CONFIG_PARAMETER": "/frontdesk/prod/config", "TICKETS_TABLE_NAME": "tickets"}
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidSettingsError):
         load_settings(environ, read_parameters=lambda names: {names[0]: document})
 
 
@@ -331,6 +331,27 @@ def test_a_failed_refresh_keeps_the_last_good_settings(config_file, monkeypatch,
 
     assert settings() is first
     assert "settings_refresh_failed" in caplog.text
+
+
+def test_a_refused_configuration_names_the_fields_but_never_their_values():
+    secret = "a-chat-secret-under-a-misspelt-key"
+    document = {
+        "sender_address": "help@example.com",
+        "support_domain": "x.com",
+        "chat": {"providers": {"slack": {"signing_secrett": secret}}},
+        "max_message_chars": "twenty-thousand-and-one",
+    }
+
+    with pytest.raises(InvalidSettingsError) as refused:
+        load_settings(
+            PARAMETER_ENVIRON | {"FRONTDESK_CALENDARS_PARAMETER": ""},
+            read_parameters=lambda names: {names[0]: json.dumps(document)},
+        )
+
+    message = str(refused.value)
+    assert "chat.providers.slack.signing_secrett: Extra inputs are not permitted" in message
+    assert "max_message_chars: Input should be a valid integer" in message
+    assert secret not in message and "twenty-thousand" not in message
 
 
 def test_settings_are_frozen(config_file):
@@ -487,7 +508,7 @@ def test_without_calendars_the_desk_is_always_open(config_file):
     ],
 )
 def test_bad_hours_are_refused_with_a_message_that_says_where(config_file, text: str, message: str):
-    with pytest.raises(ValidationError, match=re.escape(message)):
+    with pytest.raises(InvalidSettingsError, match=re.escape(message)):
         load_settings(config_file(MINIMAL_TOML + text))
 
 
@@ -525,5 +546,7 @@ def test_by_default_there_are_no_rules_but_urgent_words(config_file):
 def test_a_bad_triage_rule_fails_the_load(config_file):
     environ = config_file(MINIMAL_TOML + '[[triage.rules]]\nname = "broken"\npatterns = ["("]\nqueue = "x"\n')
 
-    with pytest.raises(ValidationError, match=re.escape("pattern '(' is not a valid regular expression")):
+    with pytest.raises(
+        InvalidSettingsError, match=re.escape("pattern '(' is not a valid regular expression")
+    ):
         load_settings(environ)

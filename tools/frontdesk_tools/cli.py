@@ -118,9 +118,7 @@ def _report(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 def _check_config(arguments: argparse.Namespace) -> int:
     """Validate a configuration document the way the functions will read it from SSM (JSON; the
     calendars from their own parameter when given), printing each problem's field, never a value."""
-    from pydantic import ValidationError
-
-    from frontdesk.config import load_settings
+    from frontdesk.config import InvalidSettingsError, load_settings
 
     documents = {"config": arguments.file}
     environ = {"FRONTDESK_CONFIG_PARAMETER": "config", "TICKETS_TABLE_NAME": "frontdesk-check-tickets"}
@@ -130,10 +128,9 @@ def _check_config(arguments: argparse.Namespace) -> int:
     try:
         texts = {name: path.read_text(encoding="utf-8") for name, path in documents.items()}
         settings = load_settings(environ, read_parameters=lambda names: {name: texts[name] for name in names})
-    except ValidationError as error:
-        for problem in error.errors(include_input=False, include_url=False):
-            where = ".".join(str(part) for part in problem["loc"]) or "(document)"
-            print(f"{arguments.file}: {where}: {problem['msg']}", file=sys.stderr)
+    except InvalidSettingsError as error:
+        for where, message in error.problems:
+            print(f"{arguments.file}: {where}: {message}", file=sys.stderr)
         return 1
     except (OSError, ValueError) as error:
         print(f"frontdesk check-config: {error}", file=sys.stderr)

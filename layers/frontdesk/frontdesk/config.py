@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from frontdesk.hours.calendar import BusinessCalendar
 from frontdesk.hours.service_levels import DEFAULT_RESPONSE_TARGETS, Duration, validate_targets
@@ -423,7 +431,27 @@ def load_settings(
         if calendars_parameter:
             calendars = _json_object(calendars_parameter, values[calendars_parameter])
             document = _with_calendars(document, calendars)
-    return Settings.model_validate({**document, **_environment_overrides(environ)})
+    try:
+        return Settings.model_validate({**document, **_environment_overrides(environ)})
+    except ValidationError as error:
+        # pydantic's own message quotes each rejected value, and the document holds secrets (a
+        # misspelt "signing_secrett" would be printed whole): say where and what, never the value.
+        raise InvalidSettingsError(error) from None
+
+
+class InvalidSettingsError(ValueError):
+    """A configuration that does not validate; its message names each field at fault and never
+    the value found there (that may be a secret)."""
+
+    def __init__(self, error: ValidationError) -> None:
+        self.problems = [
+            (".".join(str(part) for part in problem["loc"]) or "(document)", problem["msg"])
+            for problem in error.errors(include_input=False, include_url=False)
+        ]
+        super().__init__(
+            f"{len(self.problems)} invalid setting(s): "
+            + "; ".join(f"{where}: {message}" for where, message in self.problems)
+        )
 
 
 def _json_object(parameter: str, text: str) -> dict[str, Any]:
