@@ -20,9 +20,9 @@ ON_INDEX = " (index)"
 READ_CONFIG = frozenset({"ssm:GetParameters"})
 
 ACTIONS: dict[str, frozenset[str]] = {
-    # A new ticket is one TransactWriteItems of conditional puts; GetItem reads the original of a
-    # repeated post.
-    "WebFormFunction": READ_CONFIG | {"dynamodb:PutItem", "dynamodb:GetItem"},
+    # A new ticket is one TransactWriteItems of conditional puts and the network's hourly count (an
+    # update); GetItem reads the original of a repeated post.
+    "WebFormFunction": READ_CONFIG | {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"},
     # Reads the raw mail, tags quarantined mail, stores attachments; a ticket or a reply is one
     # transaction; threading reads index items (BatchGetItem) and the ticket.
     "InboundEmailFunction": READ_CONFIG

@@ -2,12 +2,14 @@
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from botocore.exceptions import ClientError
 
 from frontdesk import clock, runtime
+from frontdesk.clock import shifted_environment
 from frontdesk.config import get_settings
 from frontdesk.forms import web
 from frontdesk.http import HttpRequest
@@ -274,3 +276,69 @@ def test_an_unreachable_table_is_503_and_the_browser_keeps_the_text(aws: Aws, fu
     answer = web.submit_form(json_request, settings=get_settings(), store=UnavailableStore(), now=now)  # type: ignore[arg-type]
     assert answer["statusCode"] == 503
     assert json.loads(answer["body"])["errors"][0]["field"] == "form"
+
+
+def post_from(context, address: str, tag: str, headers: dict[str, str] | None = None):
+    body = json.dumps(unique_payload(tag)).encode()
+    event = api_event("POST", POST, "/forms/contact", body, {**JSON, **(headers or {})})
+    event["requestContext"]["http"]["sourceIp"] = address
+    response = app.lambda_handler(event, context)
+    return response["statusCode"], json.loads(response["body"]), response["headers"]
+
+
+def test_one_network_gets_its_hourly_quota_of_new_tickets_then_429(
+    aws: Aws, function_env, lambda_context, monkeypatch
+):
+    monkeypatch.setenv("FRONTDESK_MAX_FORM_TICKETS_PER_NETWORK_PER_HOUR", "3")
+    get_settings.cache_clear()
+    # Three addresses of one IPv6 /64 are one subscriber's network.
+    network = ["2001:db8:5:7::1", "2001:db8:5:7::2", "2001:db8:5:7:ffff::9"]
+    first = post_from(lambda_context, network[0], "quota-1", {"Idempotency-Key": "quota-key-1"})
+    assert first[0] == 201
+    assert post_from(lambda_context, network[1], "quota-2")[0] == 201
+    assert post_from(lambda_context, network[2], "quota-3")[0] == 201
+
+    status, body, headers = post_from(lambda_context, network[0], "quota-4")
+
+    assert status == 429
+    assert body == {
+        "errors": [
+            {
+                "field": "form",
+                "message": "too many messages from your network this hour; please try again later",
+            }
+        ]
+    }
+    assert 1 <= int(headers["Retry-After"]) <= 3600
+    assert tickets_of("email:quota-4@example.org") == []
+    # A repeat of an accepted post is still answered with its ticket, quota or not.
+    replay = post_from(lambda_context, network[0], "quota-1", {"Idempotency-Key": "quota-key-1"})
+    assert (replay[0], replay[1]["reference"]) == (200, first[1]["reference"])
+    # Another network, and the next hour, are counted afresh.
+    assert post_from(lambda_context, "2001:db8:5:8::1", "quota-5")[0] == 201
+    assert post_from(lambda_context, "198.51.100.20", "quota-6")[0] == 201
+    set_clock = clock.now().replace(minute=0, second=0) + timedelta(hours=1, minutes=1)
+    for name, value in shifted_environment(set_clock).items():
+        monkeypatch.setenv(name, value)
+    clock.reset()
+    assert post_from(lambda_context, network[0], "quota-7")[0] == 201
+
+
+def test_the_quota_refusal_is_a_form_page_in_the_customers_language(
+    aws: Aws, function_env, lambda_context, monkeypatch
+):
+    monkeypatch.setenv("FRONTDESK_MAX_FORM_TICKETS_PER_NETWORK_PER_HOUR", "1")
+    get_settings.cache_clear()
+    fields = {**unique_payload("quota-page-1"), "locale": "ru"}
+    event = form_event(fields)
+    event["requestContext"]["http"]["sourceIp"] = "203.0.113.77"  # type: ignore[index]
+    assert app.lambda_handler(event, lambda_context)["statusCode"] == 303
+
+    again = form_event({**fields, "email": "quota-page-2@example.org"})
+    again["requestContext"]["http"]["sourceIp"] = "203.0.113.77"  # type: ignore[index]
+    page = app.lambda_handler(again, lambda_context)
+
+    assert page["statusCode"] == 429
+    assert "Retry-After" in page["headers"]
+    assert "Слишком много сообщений из вашей сети" in page["body"]
+    assert "quota-page-2@example.org" in page["body"]  # what was typed is kept

@@ -328,6 +328,9 @@ class Settings(BaseModel):
     chat: ChatSettings = Field(default_factory=ChatSettings)
     surveys: SurveySettings = Field(default_factory=SurveySettings)
     max_form_body_bytes: int = Field(64 * 1024, ge=1024, le=6 * 1024 * 1024)
+    # New tickets one network (an IPv4 address, an IPv6 /64) may open through forms in an hour;
+    # more get 429. Counted in the ticket's own transaction, so it costs no extra call.
+    max_form_tickets_per_network_per_hour: int = Field(30, ge=1, le=1_000_000)
     max_message_chars: int = Field(20_000, ge=100, le=100_000)
     idempotency_window_hours: int = Field(24, ge=1, le=24 * 30)
     email: EmailSettings = Field(default_factory=EmailSettings)

@@ -30,6 +30,7 @@ class HttpRequest:
     headers: dict[str, str]  # names lower-cased, as HTTP APIs deliver them
     body: bytes
     claims: dict[str, Any] = field(default_factory=dict)  # a JWT authorizer's, for authorized routes
+    source_ip: str = ""  # the client's address as API Gateway saw it
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> HttpRequest:
@@ -46,6 +47,7 @@ class HttpRequest:
             headers={name.lower(): value for name, value in (event.get("headers") or {}).items()},
             body=body,
             claims=dict(authorizer.get("jwt", {}).get("claims") or {}),
+            source_ip=str(http.get("sourceIp") or ""),
         )
 
     def header(self, name: str) -> str | None:

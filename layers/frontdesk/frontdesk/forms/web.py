@@ -6,6 +6,7 @@ JSON clients get JSON (201 with the reference, or 4xx with field errors); browse
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +34,7 @@ from frontdesk.language.tags import primary_language, ranked_languages
 from frontdesk.observability import logger, metrics
 from frontdesk.rendering import render_page
 from frontdesk.tickets.reference import normalise_reference
-from frontdesk.tickets.store import TicketStore
+from frontdesk.tickets.store import HourlyQuota, QuotaExceededError, TicketStore
 
 # Without an Idempotency-Key the content is the key: the same post within this window is one ticket.
 CONTENT_DUPLICATE_WINDOW = timedelta(minutes=10)
@@ -190,6 +191,47 @@ def _discard_spam(request: HttpRequest, form_id: str) -> dict[str, Any]:
     return redirect_response(f"{request.path.rstrip('/')}/thanks")
 
 
+def _network_quota(request: HttpRequest, settings: Settings) -> HourlyQuota | None:
+    """The client's network gets max_form_tickets_per_network_per_hour new tickets an hour: its
+    IPv4 address, or its IPv6 /64 (one subscriber's, who can use any address in it)."""
+    try:
+        address = ipaddress.ip_address(request.source_ip)
+    except ValueError:
+        return None  # no address (a test, a misconfigured proxy): nothing to count against
+    network = ipaddress.ip_network(f"{address}/{32 if address.version == 4 else 64}", strict=False)
+    return HourlyQuota(f"form:{network}", settings.max_form_tickets_per_network_per_hour)
+
+
+def _try_later(
+    status: int,
+    retry_after: int,
+    error: FieldError,
+    request: HttpRequest,
+    form_id: str,
+    form: FormSettings,
+    settings: Settings,
+    fields: dict[str, Any],
+    submission: FormSubmission,
+) -> dict[str, Any]:
+    """A post that could not be taken now: the reason, Retry-After, and (for a browser) the form
+    again with what was typed."""
+    headers = {"Retry-After": str(retry_after)}
+    if request.prefers_json():
+        return json_response(status, {"errors": [error.model_dump()]}, headers)
+    response = _form_page(
+        status,
+        request,
+        form_id,
+        form,
+        settings,
+        values=fields,
+        errors=[error],
+        submission_id=submission.submission_id,
+    )
+    response["headers"].update(headers)
+    return response
+
+
 def _create_ticket(
     request: HttpRequest,
     submission: FormSubmission,
@@ -220,29 +262,25 @@ def _create_ticket(
             reference_prefix=settings.reference_prefix,
             default_language=settings.default_language,
             idempotency_window=window,
+            quota=_network_quota(request, settings),
         )
     except (ClientError, BotoCoreError):
         # The table is unreachable even after the SDK's retries: say so, and keep what was typed.
         logger.exception("ticket could not be stored", extra={"form_id": form_id})
         metrics.add_metric(name="FormStoreUnavailable", unit=MetricUnit.Count, value=1)
-        unavailable = [
-            FieldError.of("form", translatable("we could not save your message just now; try again"))
-        ]
-        headers = {"Retry-After": "5"}
-        if request.prefers_json():
-            return json_response(503, {"errors": [error.model_dump() for error in unavailable]}, headers)
-        response = _form_page(
-            503,
-            request,
-            form_id,
-            form,
-            settings,
-            values=fields,
-            errors=unavailable,
-            submission_id=submission.submission_id,
+        unavailable = FieldError.of(
+            "form", translatable("we could not save your message just now; try again")
         )
-        response["headers"].update(headers)
-        return response
+        return _try_later(503, 5, unavailable, request, form_id, form, settings, fields, submission)
+    except QuotaExceededError:
+        logger.info("form post refused: the network's hourly quota is used up", extra={"form_id": form_id})
+        metrics.add_metric(name="FormRateLimited", unit=MetricUnit.Count, value=1)
+        too_many = FieldError.of(
+            "form", translatable("too many messages from your network this hour; please try again later")
+        )
+        next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        wait = max(1, int((next_hour - now).total_seconds()))
+        return _try_later(429, wait, too_many, request, form_id, form, settings, fields, submission)
     except IdempotencyKeyReusedError:
         reused = BadSubmissionError(
             422, [FieldError.of("Idempotency-Key", translatable("was already used for a different request"))]

@@ -24,6 +24,7 @@ from frontdesk.tickets.store import (
     ConversationClaim,
     DuplicateInboundError,
     EmailIndexTakenError,
+    HourlyQuota,
     InboundRecord,
     ReferenceTakenError,
     TicketStore,
@@ -59,13 +60,15 @@ def accept(
     idempotency_window: timedelta,
     first_reference: str | None = None,
     conversation: ConversationClaim | None = None,
+    quota: HourlyQuota | None = None,
 ) -> Accepted:
     """Create the ticket for `message`, or return the one an earlier delivery created.
 
     `first_reference` is tried before random ones: a channel that stores files under the ticket
     before the transaction derives it from the event, so a redelivery reuses the same keys.
     With `conversation`, the ticket becomes that chat's current one (ConversationTakenError if
-    another ticket did meanwhile: the caller decides again).
+    another ticket did meanwhile: the caller decides again). With `quota`, a new ticket counts
+    against it (QuotaExceededError when full; a repeat delivery is still answered).
     """
     inbound = InboundRecord(message.scoped_key, message.fingerprint, now + idempotency_window)
     indexed = [message.email_message_id] if message.email_message_id else []
@@ -73,7 +76,9 @@ def accept(
         reference = first_reference if attempt == 0 and first_reference else new_reference(reference_prefix)
         ticket = _new_ticket(message, reference, now, default_language)
         try:
-            store.create_ticket(ticket, _message(message, reference, now), inbound, indexed, conversation)
+            store.create_ticket(
+                ticket, _message(message, reference, now), inbound, indexed, conversation, quota
+            )
         except DuplicateInboundError as duplicate:
             if not duplicate.reference:
                 continue  # the old record expired between our two calls: it is no longer a duplicate

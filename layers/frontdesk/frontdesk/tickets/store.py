@@ -10,6 +10,7 @@ Single-table layout (every key is a string):
 | email index     | EMAIL#<Message-ID>    | EMAIL                           | threads replies to tickets     |
 | suppression     | SUPPRESS#<address>    | SUPPRESS                        | no mail to it until expires_at |
 | ack rate        | ACKRATE#<address>     | <UTC hour>                      | acknowledgements that hour     |
+| intake rate     | INTAKERATE#<subject>  | <UTC hour>                      | new tickets that hour (forms)  |
 | response sample | STATS#first-response  | <responded_at>#<reference>      | business time to a first answer|
 | conversation    | CONVERSATION#<id>     | CONVERSATION                    | a chat's current ticket        |
 | replay guard    | REPLAY#<digest>       | REPLAY                          | a signed request seen, by TTL  |
@@ -61,6 +62,7 @@ INBOUND_ENTITY = "inbound"
 EMAIL_INDEX_ENTITY = "email_index"
 SUPPRESSION_ENTITY = "suppression"
 ACK_RATE_ENTITY = "ack_rate"
+INTAKE_RATE_ENTITY = "intake_rate"
 CONVERSATION_ENTITY = "conversation"
 REPLAY_ENTITY = "replay"
 RESPONSE_SAMPLE_ENTITY = "response_sample"
@@ -113,6 +115,18 @@ class ConversationClaim:
 
     conversation_id: str
     previous: str | None = None
+
+
+@dataclass(frozen=True)
+class HourlyQuota:
+    """At most `limit` new tickets an hour (UTC) for `subject`, e.g. "form:203.0.113.0/32"."""
+
+    subject: str
+    limit: int
+
+
+class QuotaExceededError(Exception):
+    """The quota's subject has had its `limit` of new tickets this hour."""
 
 
 class TicketChangedError(Exception):
@@ -168,10 +182,15 @@ def _suppression_key(address: str) -> dict[str, Any]:
 
 
 def _ack_rate_key(address: str, now: datetime) -> dict[str, Any]:
-    return {
-        "pk": {"S": f"ACKRATE#{address.strip().lower()}"},
-        "sk": {"S": now.astimezone(UTC).strftime("%Y-%m-%dT%H")},
-    }
+    return {"pk": {"S": f"ACKRATE#{address.strip().lower()}"}, "sk": {"S": _utc_hour(now)}}
+
+
+def _intake_rate_key(subject: str, now: datetime) -> dict[str, Any]:
+    return {"pk": {"S": f"INTAKERATE#{subject}"}, "sk": {"S": _utc_hour(now)}}
+
+
+def _utc_hour(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H")
 
 
 @dataclass(frozen=True)
@@ -313,13 +332,16 @@ class TicketStore:
         inbound: InboundRecord,
         email_message_ids: Sequence[str] = (),
         conversation: ConversationClaim | None = None,
+        quota: HourlyQuota | None = None,
     ) -> None:
         """Write a new ticket, its first message, its index items and the inbound event's
-        idempotency item in ONE transaction.
+        idempotency item in ONE transaction; with `quota`, its hourly count too.
 
-        Raises DuplicateInboundError if the inbound event was accepted before, ReferenceTakenError
-        if the ticket's reference is in use, ConversationTakenError if the conversation got
-        another ticket meanwhile, ConcurrentWriteError if another transaction raced.
+        Raises DuplicateInboundError if the inbound event was accepted before (whatever the
+        quota: a repeat is answered, not refused), ReferenceTakenError if the ticket's reference
+        is in use, ConversationTakenError if the conversation got another ticket meanwhile,
+        QuotaExceededError if the quota's hour is full, ConcurrentWriteError if another
+        transaction raced.
         """
         if first_message.kind is MessageKind.CUSTOMER and ticket.customer_wrote_at is None:
             # Messaging apps allow answers for a while after the customer's latest message.
@@ -338,6 +360,7 @@ class TicketStore:
             first_message,
             email_message_ids,
             conversation,
+            quota,
         )
 
     def append_message(
@@ -391,18 +414,24 @@ class TicketStore:
         message: Message,
         email_message_ids: Sequence[str],
         conversation: ConversationClaim | None = None,
+        quota: HourlyQuota | None = None,
     ) -> None:
         """One transaction: the inbound event's idempotency item, the ticket's write (its condition
-        failing raises `ticket_refused`), the message, its Message-ID index items and, for a new
-        chat ticket, its conversation's index item (last)."""
+        failing raises `ticket_refused`), the message, its Message-ID index items, for a new
+        chat ticket its conversation's index item, and the quota's hourly count."""
         items: list[TransactWriteItemTypeDef] = [
             self._inbound_put(inbound, message.reference, message.created_at),
             ticket_write,
             {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(message))}},
         ]
         items += [self._email_index_put(mid, message.reference) for mid in email_message_ids]
+        conversation_at = len(items)
         if conversation:
             items.append(self._conversation_put(conversation, message.reference))
+        quota_at = len(items)
+        if quota:
+            key = _intake_rate_key(quota.subject, message.created_at)
+            items.append(self._hourly_count(key, INTAKE_RATE_ENTITY, quota.limit, message.created_at))
         # The same token for the same writes: when the SDK retries a call that had committed
         # (a timeout), DynamoDB answers success instead of failing the conditions on our own items.
         token = hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()[:36]
@@ -414,8 +443,10 @@ class TicketStore:
                 raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
             if _reason_code(reasons, 1) == "ConditionalCheckFailed":
                 raise ticket_refused from error
-            if conversation and _reason_code(reasons, len(items) - 1) == "ConditionalCheckFailed":
+            if conversation and _reason_code(reasons, conversation_at) == "ConditionalCheckFailed":
                 raise ConversationTakenError(conversation.conversation_id) from error
+            if quota and _reason_code(reasons, quota_at) == "ConditionalCheckFailed":
+                raise QuotaExceededError(quota.subject) from error
             _raise_for_index_or_conflict(reasons, 3, email_message_ids, message.reference, error)
             raise
 
@@ -436,6 +467,28 @@ class TicketStore:
                 "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
                 "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}},
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _hourly_count(
+        self, key: dict[str, Any], entity: str, limit: int, now: datetime
+    ) -> TransactWriteItemTypeDef:
+        """One more in this hour's count at `key`, failing its condition once `limit` is reached;
+        the item expires when the hour is long past."""
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": key,
+                "UpdateExpression": "SET entity = :entity, expires_at = :expires ADD sent :one",
+                "ConditionExpression": "attribute_not_exists(sent) OR sent < :limit",
+                "ExpressionAttributeValues": _serialise(
+                    {
+                        ":entity": entity,
+                        ":expires": int(now.timestamp()) + 2 * 3600,
+                        ":one": 1,
+                        ":limit": limit,
+                    }
+                ),
             }
         }
 
@@ -508,22 +561,7 @@ class TicketStore:
                     "ExpressionAttributeValues": {":now": {"N": str(epoch)}},
                 }
             },
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": _ack_rate_key(recipient, now),
-                    "UpdateExpression": "SET entity = :entity, expires_at = :expires ADD sent :one",
-                    "ConditionExpression": "attribute_not_exists(sent) OR sent < :limit",
-                    "ExpressionAttributeValues": _serialise(
-                        {
-                            ":entity": ACK_RATE_ENTITY,
-                            ":expires": epoch + 2 * 3600,
-                            ":one": 1,
-                            ":limit": hourly_limit,
-                        }
-                    ),
-                }
-            },
+            self._hourly_count(_ack_rate_key(recipient, now), ACK_RATE_ENTITY, hourly_limit, now),
         ]
         try:
             self._client.transact_write_items(TransactItems=items)
