@@ -30,6 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email import policy
 from email.generator import BytesGenerator
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -41,7 +42,7 @@ from frontdesk.mail.message import MailAddress, MailAttachment, MailLimits, Pars
 
 MAX_HEADERS = 200
 MAX_HEADER_CHARS = 1_000
-MAX_ID_CHARS = 998  # RFC 5322 line length: nothing longer is a real Message-ID
+MAX_ID_CHARS = 998  # RFC 5322 line length, in octets: nothing longer is a real Message-ID
 MAX_FILENAME_CHARS = 120
 _MAX_DEFECTS = 50
 _MAX_LINE_LOOKBACK = 4_096  # how far back a boundary declaration's line start is looked for
@@ -51,6 +52,8 @@ _MAX_PARTS = 1_000  # parts the walk looks at; each costs a few header parses
 _MAX_SKIPPED = 100  # skipped parts listed; the rest only counted in a defect
 _HEADER_SCAN_BYTES = 256 * 1024  # how far the header repair looks for the end of the header block
 _MAX_PARSED_HEADER_CHARS = 64 * 1024  # longer values are cut before the structured header parser
+MAX_STRUCTURED_HEADER_CHARS = 2_048  # addresses, Content-Type...: see _BoundedHeaders
+_MAX_LONG_HEADER_ADDRESSES = 100  # read from an address header too long to parse
 _MAX_ADDRESS_HEADERS = 5  # To (or Cc, ...) fields read; address parsing takes ~10 us an address
 _DETECT_BYTES = 64 * 1024  # enough for the charset detector to decide
 # How much transfer-encoded text is read for a body part, per character of limits.max_body_chars:
@@ -59,7 +62,28 @@ _PLAIN_READ_FACTOR = 12
 _HTML_READ_FACTOR = 30
 _HTML_CONVERT_FACTOR = 10  # HTML characters given to the converter, per body character
 
-_POLICY = policy.default
+
+class _BoundedHeaders(HeaderRegistry):
+    """policy.default's header classes, given at most MAX_STRUCTURED_HEADER_CHARS of a structured
+    value (addresses, Content-Type, Content-Disposition...). The stdlib parses those in time that
+    grows with the square of their length: a From or Content-Type of 64 KB of "(a)" took minutes,
+    and the parser reads a part's Content-Type several times. Real values are a few hundred
+    characters; unstructured ones (Subject) parse in linear time and stay whole."""
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if len(value) > MAX_STRUCTURED_HEADER_CHARS and not issubclass(self[name], UnstructuredHeader):
+            value = _bounded(value)
+        return super().__call__(name, value)
+
+
+def _bounded(value: str) -> str:
+    """The start of a long structured value, cut after a whole address or parameter if it can be."""
+    head = value[:MAX_STRUCTURED_HEADER_CHARS]
+    separator = max(head.rfind(","), head.rfind(";"))
+    return head[:separator] if separator > len(head) // 2 else head
+
+
+_POLICY = policy.default.clone(header_factory=_BoundedHeaders())
 # Nested messages are written back as they came: no refolding of their header lines.
 _OUTPUT_POLICY = policy.default.clone(refold_source="none", linesep="\r\n")
 
@@ -120,6 +144,8 @@ _HEADER_LINE = re.compile(rb"From |[\041-\071\073-\176]*:|[\t ]")
 _LIKELY_HEADER = re.compile(rb"(?:from|to|cc|subject|date|sender|received|[a-z0-9]+(?:-[a-z0-9]+)+):", re.I)
 _LEADING_JUNK = re.compile(rb"\A(\xef\xbb\xbf)?(?:[ \t]*\r?\n)*")
 _BLANK_LINE = re.compile(rb"\n\r?\n")
+_BARE_CR = re.compile(rb"\r(?!\n|\Z)")
+_HEADER_NAME = re.compile(rb"[\041-\071\073-\176]+:")
 _DEFECT_WORDS = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 _ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@:,;]+@[^<>\s@:,;]+?)\s*>")
@@ -200,6 +226,13 @@ def _repair_header_block(raw: bytes, defects: list[str]) -> bytes:
     end = _BLANK_LINE.search(head)
     block = head[: end.start()] if end else head[: head.rfind(b"\n") + 1]
     lines = block.split(b"\n")
+    # A carriage return without its line feed ends a line for the stdlib parser: the rest of its
+    # header line is then no header, and ends the headers (From and Subject lost). It is junk,
+    # made a space, unless the mail's lines end in CR alone (old Macs: a header follows the first).
+    bare = _BARE_CR.search(block)
+    if bare and (b"\n" in block[: bare.start()] or not _HEADER_NAME.match(block, bare.end())):
+        lines = [_BARE_CR.sub(b" ", line) for line in lines]
+        defects.append("carriage return without a line feed in the headers; made a space")
     for index, line in enumerate(lines):
         # RFC 5322 obsolete syntax allows space before the colon ("Subject :"); the stdlib does not.
         spaced = None if _HEADER_LINE.match(line) else _SPACED_NAME.match(line)
@@ -946,8 +979,17 @@ def _duplicate_headers(message: Message, defects: list[str]) -> None:
 def _addresses(message: Message, name: str, hint: str | None, defects: list[str]) -> tuple[MailAddress, ...]:
     found: dict[str, MailAddress] = {}
     for value in _raw_values(message, name)[:_MAX_ADDRESS_HEADERS]:
+        if len(value) > MAX_STRUCTURED_HEADER_CHARS:
+            # Too long for the header parser (see _BoundedHeaders), which would see only its start:
+            # the mailboxes in angle brackets, without their names (a From's is at its end).
+            defects.append(f"{name} header too long to parse; only its <addresses> read")
+            value = value[:_MAX_PARSED_HEADER_CHARS]
+            found_in = _ANGLE_ADDRESS.findall(_valid_unicode(value, hint))[:_MAX_LONG_HEADER_ADDRESSES]
+            pairs = [("", address) for address in found_in]
+        else:
+            pairs = _address_pairs(name, value, hint, defects)
         written = _valid_unicode(value, hint).lower()
-        for display_name, address in _address_pairs(name, value, hint, defects):
+        for display_name, address in pairs:
             email = _valid_unicode(address, hint).strip()
             # Not in the header as written: made from an encoded word, which RFC 2047 forbids there.
             if _usable_address(email) and email.lower() in written:
@@ -1006,12 +1048,18 @@ def _id_header(message: Message, name: str) -> str:
 def _ids(value: str, bare_allowed: bool = False) -> tuple[str, ...]:
     """Every well-formed <id> in a header value, in order; junk between them is ignored."""
     value = _valid_unicode(value)
-    found = [f"<{token}>" for token in _BRACKETED_ID.findall(value) if len(token) + 2 <= MAX_ID_CHARS]
+    found = [f"<{token}>" for token in _BRACKETED_ID.findall(value) if _id_fits(token)]
     if not found and bare_allowed:
         bare = value.strip()
-        if _BARE_ID.fullmatch(bare) and len(bare) + 2 <= MAX_ID_CHARS:
+        if _BARE_ID.fullmatch(bare) and _id_fits(bare):
             found = [f"<{bare}>"]
     return tuple(dict.fromkeys(found))
+
+
+def _id_fits(token: str) -> bool:
+    # Octets, not characters (RFC 6532): ids become table keys, which DynamoDB limits in bytes,
+    # and 998 emoji would be 4 KB.
+    return len(token.encode("utf-8")) + 2 <= MAX_ID_CHARS
 
 
 def _first_id(value: str) -> str | None:
