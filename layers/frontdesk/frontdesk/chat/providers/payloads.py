@@ -141,7 +141,8 @@ def challenge_token(value: object) -> str | None:
 def platform_id(value: object) -> str | None:
     """An id sent as a number (Telegram's) or a string, as text."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        # Bounded like a string id: JSON integers are not, and ids become table keys (2 KB at most).
+        return string_id(str(value))
     return string_id(value)
 
 

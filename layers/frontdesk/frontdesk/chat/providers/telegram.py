@@ -47,7 +47,12 @@ _IGNORED_UPDATES = {
 
 def _number(value: object) -> str | None:
     """Telegram's ids are integers (chat ids of groups negative): as text, or None."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    # JSON integers have no bound, but table keys do (2 KB): an id of a thousand digits is no
+    # Telegram id, and as a key it would fail the write (a 5xx, retried for days).
+    text = str(value)
+    return text if _INTEGER.fullmatch(text) else None
 
 
 class TelegramProvider:
