@@ -240,6 +240,15 @@ def test_a_long_invalid_custom_field_name_is_reported_shortened():
     assert fields_at_fault(error) == [name[:64]]
 
 
+def test_a_field_named_by_a_lone_surrogate_is_reported_in_text_a_response_can_carry():
+    # Found by tests/property: {"\ud800": ""} posted as JSON came back in the 422's body as a lone
+    # surrogate, which cannot be sent as UTF-8.
+    error = refused(lambda: validate({**VALID, "\ud800": ""}))
+
+    assert "\ufffd" in fields_at_fault(error)
+    json.dumps([field_error.model_dump() for field_error in error.errors], ensure_ascii=False).encode()
+
+
 def test_too_many_custom_fields_is_a_422():
     # Given one custom field more than the form allows (FormSettings().max_custom_fields == 20)
     custom = {f"field{i}": "x" for i in range(21)}

@@ -42,6 +42,7 @@ RESERVED_FIELDS = frozenset(
 _CUSTOM_FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_SINGLE_LINE = 200
 MAX_CUSTOM_VALUE = 2_000
 SUBJECT_FROM_MESSAGE_CHARS = 80
@@ -53,6 +54,13 @@ class FieldError(BaseModel):
     # For pages: the message's catalog id and its values, so it can be shown in the page's language.
     msgid: str | None = Field(None, exclude=True)
     params: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("field")
+    @classmethod
+    def _encodable(cls, field: str) -> str:
+        # The name is the client's, echoed: a JSON key can be a lone surrogate ("\ud800"), which
+        # no response body or log line can carry as UTF-8.
+        return _LONE_SURROGATE.sub("\ufffd", field)
 
     @classmethod
     def of(cls, field: str, msgid: str, **params: Any) -> FieldError:
