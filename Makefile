@@ -20,7 +20,7 @@ export LAYER_PIP := $(abspath $(SAM_VENV))/bin/python -m pip
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test build sam check lint typecheck cfn-lint unit integration e2e browser messages events-schema clean
+.PHONY: dev test build sam check lint typecheck cfn-lint unit property integration e2e browser messages events-schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,9 @@ cfn-lint: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+property: $(STAMP)
+	$(BIN)/python -m pytest tests/property
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration

@@ -4,6 +4,7 @@ import os
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # Set before any boto3 client exists (clients are created lazily by frontdesk.aws).
 os.environ.update(
@@ -14,6 +15,28 @@ os.environ.update(
     AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
 )
 os.environ.pop("AWS_PROFILE", None)
+
+# Property suites (tests/property) run on a fixed budget: the same examples on every run, so CI
+# is reproducible and a failure can be replayed; no deadline, because shared machines are noisy.
+# HYPOTHESIS_PROFILE=deep searches longer and differently each run, for a local hunt.
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile(
+    "deep",
+    max_examples=5_000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Instants the handlers' clock is set to (the local stack's --clock, FRONTDESK_CLOCK_START in
 # process), so what acknowledgements promise does not depend on when the tests run. The default
