@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from botocore.exceptions import ClientError
 
 from frontdesk import clock, runtime
 from frontdesk.tickets.model import Channel, MessageKind, TicketStatus
@@ -242,6 +243,33 @@ def test_a_replayed_generic_request_is_refused(aws: Aws, function_env, lambda_co
     assert replayed["statusCode"] == 401
     assert json.loads(replayed["body"])["error"] == "replayed"
     assert len(aws.items()) == before
+
+
+def test_a_request_that_failed_is_taken_when_the_platform_sends_it_again(
+    aws: Aws, function_env, lambda_context, monkeypatch
+):
+    # Found by the reliability drill (bench/reliability.py): the request was remembered before its
+    # message was stored, so the platform's retry of a 503 was refused as a replay, and lost.
+    body = generic_body("evt-retried")
+    headers = generic_headers(body)
+    store = runtime.ticket_store()
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            type(store), "create_ticket", lambda *args, **kwargs: (_ for _ in ()).throw(throttled())
+        )
+        assert post(lambda_context, "generic", body, headers)["statusCode"] == 503
+
+    assert post(lambda_context, "generic", body, headers)["statusCode"] == 200
+    assert store.find_conversation("generic:site-chat-evt-retried")
+    # Handled now: the same signed request again is a replay.
+    replayed = post(lambda_context, "generic", body, headers)
+    assert (replayed["statusCode"], json.loads(replayed["body"])["error"]) == (401, "replayed")
+
+
+def throttled() -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems"
+    )
 
 
 @pytest.mark.parametrize("skew", [-301, 301])

@@ -173,10 +173,11 @@ class FakeTicketStore(TicketStore):
 
     def first_sighting(self, digest: str, now: datetime, until: datetime) -> bool:
         check_key(f"REPLAY#{digest}", "REPLAY", "PutItem")
-        if digest in self.sightings:
-            return False
+        return digest not in self.sightings  # pending until finished
+
+    def finish_sighting(self, digest: str) -> None:
+        check_key(f"REPLAY#{digest}", "REPLAY", "UpdateItem")
         self.sightings.add(digest)
-        return True
 
     def _check_writes(
         self,

@@ -41,6 +41,8 @@ from frontdesk.tickets.store import TicketStore
 # id is remembered, and a message older than MAX_MESSAGE_AGE is refused outright, so a captured
 # request cannot come back once its id is forgotten.)
 MAX_MESSAGE_AGE = timedelta(days=10)  # platforms retry for days, never this long
+# Remembered past the tolerance window, after which the timestamp check refuses a request anyway.
+_REMEMBERED = timedelta(seconds=2 * TIMESTAMP_TOLERANCE_SECONDS)
 SIGNED_TIMESTAMP_HEADERS = {
     "generic": ("x-frontdesk-timestamp", "x-frontdesk-signature"),
     "slack": ("x-slack-request-timestamp", "x-slack-signature"),
@@ -82,10 +84,29 @@ def handle_webhook(
     try:
         provider.verify(webhook, _secrets(configured))
         parsed = provider.parse(webhook)
-        if not _first_sighting(name, webhook, store, now):
+        sighting = _sighting(name, webhook)
+        if sighting and not store.first_sighting(sighting, now, now + _REMEMBERED):
             raise WebhookRejectedError(401, "replayed")
     except WebhookRejectedError as rejected:
         return _refused(rejected.status, rejected.reason, name, rejected.errors)
+    except (ClientError, BotoCoreError):
+        return _unavailable(name, "chat webhook could not be checked for a replay")
+    answer = _handle(parsed, provider, configured, name, settings=settings, store=store, now=now)
+    if sighting and answer["statusCode"] < 500:
+        _finish_sighting(store, sighting, name)
+    return answer
+
+
+def _handle(
+    parsed: Handshake | Ignored | list[ChatMessage],
+    provider: Provider,
+    configured: ChatProviderSettings,
+    name: str,
+    *,
+    settings: Settings,
+    store: TicketStore,
+    now: datetime,
+) -> dict[str, Any]:
     if isinstance(parsed, Handshake):
         logger.info("webhook handshake answered", extra={"provider": name})
         return {"statusCode": 200, "headers": {"Content-Type": parsed.content_type}, "body": parsed.body}
@@ -105,9 +126,22 @@ def handle_webhook(
         return _store_messages(parsed, provider, configured, settings=settings, store=store, now=now)
     except (ClientError, BotoCoreError):
         # Not stored: a 5xx makes the platform deliver again, so nothing is lost.
-        logger.exception("chat message could not be stored", extra={"provider": name})
-        metrics.add_metric(name="WebhookStoreUnavailable", unit=MetricUnit.Count, value=1)
-        return json_response(503, {"error": "unavailable"}, {"Retry-After": "5"})
+        return _unavailable(name, "chat message could not be stored")
+
+
+def _unavailable(name: str, what: str) -> dict[str, Any]:
+    logger.exception(what, extra={"provider": name})
+    metrics.add_metric(name="WebhookStoreUnavailable", unit=MetricUnit.Count, value=1)
+    return json_response(503, {"error": "unavailable"}, {"Retry-After": "5"})
+
+
+def _finish_sighting(store: TicketStore, sighting: str, name: str) -> None:
+    try:
+        store.finish_sighting(sighting)
+    except (ClientError, BotoCoreError):
+        # Left pending: the same request again is handled again, and its messages are
+        # recognised by their ids. Weaker replay protection for a while, nothing lost.
+        logger.warning("webhook request not marked handled", extra={"provider": name})
 
 
 def _store_messages(
@@ -154,15 +188,13 @@ def _secrets(configured: ChatProviderSettings) -> ProviderSecrets:
     return ProviderSecrets(signing_secret=configured.signing_secret.get_secret_value(), verify_token=token)
 
 
-def _first_sighting(name: str, request: WebhookRequest, store: TicketStore, now: datetime) -> bool:
-    """For providers that sign a timestamp: True the first time a signed request is seen."""
+def _sighting(name: str, request: WebhookRequest) -> str | None:
+    """For providers that sign a timestamp: the digest that identifies this signed request."""
     headers = SIGNED_TIMESTAMP_HEADERS.get(name)
     if headers is None or request.method != "POST":
-        return True
+        return None
     signed = "\n".join(request.header(header) or "" for header in headers)
-    digest = hashlib.sha256(f"{name}\n{signed}\n".encode() + request.body).hexdigest()
-    # Remembered past the tolerance window, after which the timestamp check refuses it anyway.
-    return store.first_sighting(digest, now, now + timedelta(seconds=2 * TIMESTAMP_TOLERANCE_SECONDS))
+    return hashlib.sha256(f"{name}\n{signed}\n".encode() + request.body).hexdigest()
 
 
 def _answer(reply: InlineReply) -> dict[str, Any]:

@@ -173,6 +173,10 @@ def _email_index_key(email_message_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"EMAIL#{email_message_id}"}, "sk": {"S": "EMAIL"}}
 
 
+def _replay_key(digest: str) -> dict[str, Any]:
+    return {"pk": {"S": f"REPLAY#{digest}"}, "sk": {"S": "REPLAY"}}
+
+
 def _conversation_key(conversation_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"CONVERSATION#{conversation_id}"}, "sk": {"S": "CONVERSATION"}}
 
@@ -702,21 +706,41 @@ class TicketStore:
         return put
 
     def first_sighting(self, digest: str, now: datetime, until: datetime) -> bool:
-        """Remember a signed request until `until`; False when it was seen before (a replay)."""
-        item = {"entity": REPLAY_ENTITY, "expires_at": int(until.timestamp())}
+        """Remember a signed request until `until`; False when it was handled before (a replay).
+
+        The record stays `pending` until finish_sighting(): a request whose handling failed (the
+        platform got a 5xx and sends the same signed request again) is not refused as a replay,
+        which would lose its message. Two pending deliveries at once both pass; the inbound
+        key keeps their message to one ticket."""
+        item = {"entity": REPLAY_ENTITY, "expires_at": int(until.timestamp()), "state": "pending"}
         try:
             self._client.put_item(
                 TableName=self.table_name,
-                Item={"pk": {"S": f"REPLAY#{digest}"}, "sk": {"S": "REPLAY"}, **_serialise(item)},
+                Item={**_replay_key(digest), **_serialise(item)},
                 # An expired record that TTL has not deleted yet no longer counts.
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #state = :pending",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":now": {"N": str(int(now.timestamp()))},
+                    ":pending": {"S": "pending"},
+                },
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
             raise
         return True
+
+    def finish_sighting(self, digest: str) -> None:
+        """The signed request was handled: from now on the same request is a replay."""
+        self._client.update_item(
+            TableName=self.table_name,
+            Key=_replay_key(digest),
+            UpdateExpression="SET #state = :done",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":done": {"S": "done"}},
+        )
 
     # -- reading --------------------------------------------------------------------------------
 
