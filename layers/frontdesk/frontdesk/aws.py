@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # Standard retry mode backs off on throttling and 5xx; three attempts keep a stuck call
 # well inside an API request's time budget.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=3, read_timeout=10)
 
 
 @cache
@@ -33,7 +33,11 @@ def dynamodb() -> DynamoDBClient:
 
 @cache
 def sesv2() -> SESV2Client:
-    return boto3.client("sesv2", config=_CONFIG)
+    # One attempt: botocore would retry a send after a server error or a lost answer, and SES may
+    # have delivered it already. notify.mailer retries what certainly was not sent.
+    return boto3.client(
+        "sesv2", config=_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    )
 
 
 @cache

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
 from frontdesk.notify.email import OutgoingEmail
 
@@ -15,6 +16,12 @@ if TYPE_CHECKING:
 _PERMANENT_ERRORS = frozenset(
     {"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException", "NotFoundException"}
 )
+
+
+# Refusals of the request as a whole (nothing was sent) that pass with time.
+_THROTTLING_ERRORS = frozenset({"TooManyRequestsException", "Throttling", "ThrottlingException"})
+_SEND_ATTEMPTS = 3
+_THROTTLE_BACKOFF_SECONDS = 0.2
 
 
 def ses_message_id_domain(region: str) -> str:
@@ -28,6 +35,15 @@ class PermanentSendError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+class UncertainSendError(PermanentSendError):
+    """SES may or may not have sent the message: it answered with a server error, or the answer
+    was lost. Sending again could deliver it twice, so it is recorded as failed, never retried:
+    Frontdesk prefers a missing email to a double."""
+
+    def __init__(self) -> None:
+        super().__init__("send_outcome_unknown")
 
 
 class SesMailer:
@@ -49,11 +65,22 @@ class SesMailer:
         }
         if self._configuration_set:
             arguments["ConfigurationSetName"] = self._configuration_set
-        try:
-            response = self._client.send_email(**arguments)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in _PERMANENT_ERRORS:
-                raise PermanentSendError(code) from error
-            raise
-        return f"<{response['MessageId']}@{self._message_id_domain}>"
+        # The client makes one attempt (frontdesk.aws): only a refusal is retried, here.
+        for attempt in range(1, _SEND_ATTEMPTS + 1):
+            try:
+                response = self._client.send_email(**arguments)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+                if code in _PERMANENT_ERRORS:
+                    raise PermanentSendError(code) from error
+                if status >= 500:
+                    raise UncertainSendError() from error
+                if code not in _THROTTLING_ERRORS or attempt == _SEND_ATTEMPTS:
+                    raise  # refused, so certainly not sent: the caller's retry may send it
+                time.sleep(_THROTTLE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            except (ReadTimeoutError, ConnectionClosedError) as error:
+                raise UncertainSendError() from error
+            else:
+                return f"<{response['MessageId']}@{self._message_id_domain}>"
+        raise AssertionError("unreachable: the last attempt returns or raises")
