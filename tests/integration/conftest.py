@@ -291,10 +291,7 @@ def api_event(
 def settle(pump: StreamPump, timeout: float = 30.0) -> None:
     """Wait until the pump has handled what was written. Generous: moto copies the whole table
     (stream history included) for every transaction, so late in a session each write is slower."""
-    import time
-
-    time.sleep(0.1)  # let the pump see what was just written
-    assert pump.idle.wait(timeout), "stream records still in flight"
+    assert pump.wait_until_handled(timeout), "stream records still in flight"
 
 
 def tickets_of(requester_key: str) -> list[Ticket]:

@@ -7,12 +7,10 @@ responses, retry attempts and the on-failure queue.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
 import uuid
-from datetime import datetime
 from typing import Any, cast
 
 from moto.events.models import EventPattern
@@ -20,19 +18,7 @@ from moto.events.models import EventPattern
 from frontdesk import clock
 from frontdesk_tools.local.functions import FunctionError, FunctionTimeoutError, LocalFunction
 from frontdesk_tools.local.template import StreamSubscription
-
-
-def _json_ready(value: Any) -> Any:
-    """boto3 gives datetimes and bytes; Lambda delivers epoch seconds and base64."""
-    if isinstance(value, dict):
-        return {key: _json_ready(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_ready(item) for item in value]
-    if isinstance(value, datetime):
-        return int(value.timestamp())
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode()
-    return value
+from frontdesk_tools.stream_records import lambda_stream_record
 
 
 class StreamPump:
@@ -63,6 +49,8 @@ class StreamPump:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"stream-{subscription.function}", daemon=True)
         self.idle = threading.Event()  # set while the pump has nothing in flight
+        self._shard_of: dict[str, str] = {}  # sequence number -> shard, for the on-failure record
+        self._positions: dict[str, str | None] = {}  # shard -> last sequence number read
 
     def start(self) -> None:
         self._thread.start()
@@ -71,16 +59,9 @@ class StreamPump:
         self._stop.set()
         self._thread.join(timeout=10)
 
-    def _lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "eventID": record["eventID"],
-            "eventName": record["eventName"],
-            "eventVersion": record.get("eventVersion", "1.1"),
-            "eventSource": "aws:dynamodb",
-            "awsRegion": self._region,
-            "dynamodb": _json_ready(record["dynamodb"]),
-            "eventSourceARN": self.stream_arn,
-        }
+    def _lambda_record(self, record: dict[str, Any], shard_id: str) -> dict[str, Any]:
+        self._shard_of[record["dynamodb"]["SequenceNumber"]] = shard_id
+        return lambda_stream_record(record, self._region, self.stream_arn)
 
     def _wanted(self, record: dict[str, Any]) -> bool:
         # Lambda drops records no filter matches before they reach the function.
@@ -105,12 +86,38 @@ class StreamPump:
                 )
                 page = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)
                 if page["Records"]:
+                    self.idle.clear()  # before the position moves: see wait_until_handled
                     positions[shard_id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
-                records.extend(page["Records"])
-        return [self._lambda_record(record) for record in records]
+                records.extend(self._lambda_record(record, shard_id) for record in page["Records"])
+        return records
+
+    def wait_until_handled(self, timeout: float) -> bool:
+        """True once every record the stream holds now has been handled (or dead-lettered).
+        Waiting for `idle` alone can return before the pump has seen a record just written."""
+        with self._lock:
+            shards = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+            latest: dict[str, int] = {}
+            for shard in shards:
+                position = self._positions.get(shard["ShardId"])
+                where: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+                if position:
+                    where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+                iterator = self._streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard["ShardId"], **where
+                )
+                page = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)
+                if page["Records"]:
+                    latest[shard["ShardId"]] = int(page["Records"][-1]["dynamodb"]["SequenceNumber"])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            read_all = all(int(self._positions.get(shard) or 0) >= last for shard, last in latest.items())
+            if read_all and self.idle.is_set():
+                return True
+            time.sleep(0.01)
+        return False
 
     def _run(self) -> None:
-        positions: dict[str, str | None] = {}
+        positions = self._positions
         pending: list[dict[str, Any]] = []
         while self._from_latest and self._read_new_records(positions):
             pass
@@ -174,7 +181,7 @@ class StreamPump:
             "version": "1.0",
             "timestamp": clock.now().isoformat(),
             "DDBStreamBatchInfo": {
-                "shardId": "local",
+                "shardId": self._shard_of.get(first.get("SequenceNumber", ""), ""),
                 "startSequenceNumber": first.get("SequenceNumber"),
                 "endSequenceNumber": last.get("SequenceNumber"),
                 "approximateArrivalOfFirstRecord": first.get("ApproximateCreationDateTime"),
