@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from frontdesk import clock
 from frontdesk.clock import parse_instant
 from frontdesk.tickets.store import TicketStore
-from frontdesk_tools import replay
+from frontdesk_tools import privacy, replay
 from frontdesk_tools.report import compute_report, render_json, render_text
 
 if TYPE_CHECKING:
@@ -220,10 +220,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the calendars document, when they have their own parameter",
     )
+    privacy_parser = privacy.add_parser(commands)
     replay.add_parser(commands)
     arguments = parser.parse_args(argv)
     if arguments.command == "replay":
         return replay.run(arguments)
+    if arguments.command == "privacy":
+        return privacy.run(arguments, privacy_parser)
     if arguments.command == "report":
         return _report(arguments, report)
     if arguments.command == "check-config":

@@ -16,6 +16,9 @@ Single-table layout (every key is a string):
 | replay guard    | REPLAY#<digest>       | REPLAY                          | a signed request seen, by TTL  |
 | survey          | TICKET#<reference>    | SURVEY#<resolved_at>            | one per resolution             |
 
+A message written with an inbound event names that event's idempotency item (`inbound_key`), so
+a privacy erasure finds every item of a ticket from its partition without a scan.
+
 gsi1 (RequesterIndex): gsi1pk = REQUESTER#<requester key>, gsi1sk = <created_at>#<reference>.
 gsi2 (StatusIndex):    gsi2pk = STATUS#<status>,          gsi2sk = <created_at>#<reference>.
 The status index is not sharded: a status partition takes 1,000 writes a second, far more
@@ -281,7 +284,9 @@ def message_from_image(image: Mapping[str, Any]) -> Message | None:
     return Message.model_validate(_model_fields(image))
 
 
-_KEY_ATTRIBUTES = ("pk", "sk", "entity", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+# inbound_key: on a message, the key of the idempotency item written with it (found again for a
+# privacy erasure; not part of the Message).
+_KEY_ATTRIBUTES = ("pk", "sk", "entity", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "inbound_key")
 
 
 def _model_fields(attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -426,7 +431,12 @@ class TicketStore:
         items: list[TransactWriteItemTypeDef] = [
             self._inbound_put(inbound, message.reference, message.created_at),
             ticket_write,
-            {"Put": {"TableName": self.table_name, "Item": _serialise(message_item(message))}},
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _serialise({**message_item(message), "inbound_key": inbound.key}),
+                }
+            },
         ]
         items += [self._email_index_put(mid, message.reference) for mid in email_message_ids]
         conversation_at = len(items)
@@ -1268,3 +1278,245 @@ class TicketStore:
                 if "LastEvaluatedKey" not in page:
                     break
                 arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # -- privacy requests (export, erasure) -------------------------------------------------------
+
+    def references_of_requester(self, requester_key: str) -> list[str]:
+        """Every ticket reference of a requester, from the requester index (all pages, newest
+        first). The index is eventually consistent: a ticket created a moment ago may be missing."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": REQUESTER_INDEX,
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": f"REQUESTER#{requester_key}"}},
+            "ProjectionExpression": "#reference",
+            "ExpressionAttributeNames": {"#reference": "reference"},
+            "ScanIndexForward": False,
+        }
+        references: list[str] = []
+        while True:
+            page = self._client.query(**arguments)
+            references += [
+                str(item["reference"]["S"]) for item in page.get("Items", []) if "reference" in item
+            ]
+            if "LastEvaluatedKey" not in page:
+                return list(dict.fromkeys(references))
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def ticket_records(self, reference: str) -> TicketRecords | None:
+        """Everything the table holds about one ticket: one Query of its partition (the ticket,
+        its messages and surveys), then one BatchGetItem of the items pointing at it (its
+        Message-IDs' index items, its conversation's item, its messages' idempotency items, its
+        first-response sample), keeping only those that still point at it."""
+        ticket: Ticket | None = None
+        messages: list[Message] = []
+        surveys: list[Survey] = []
+        partition: list[StoredItem] = []
+        inbound_keys: list[str] = []
+        for item in self._query_consistent(_ticket_pk(reference)):
+            entity = str(item.get("entity", ""))
+            stored = StoredItem(entity, _typed_key(item), f"{item['pk']} {item['sk']}")
+            if entity == TICKET_ENTITY:
+                ticket = ticket_from_image(item)
+                continue  # the ticket item goes last: it is how an interrupted erasure is resumed
+            partition.append(stored)
+            if entity == MESSAGE_ENTITY:
+                messages.append(Message.model_validate(_model_fields(item)))
+                if item.get("inbound_key"):
+                    inbound_keys.append(str(item["inbound_key"]))
+            elif entity == SURVEY_ENTITY:
+                surveys.append(Survey.model_validate(_model_fields(item)))
+        if ticket is None:
+            return None
+        ticket_item_key = StoredItem(
+            TICKET_ENTITY, _ticket_key(reference), f"{_ticket_pk(reference)} {_TICKET_SK}"
+        )
+        pointers = self._pointers_to(reference, ticket, messages, surveys, inbound_keys)
+        return TicketRecords(ticket, messages, surveys, [*pointers, *partition, ticket_item_key])
+
+    def _pointers_to(
+        self,
+        reference: str,
+        ticket: Ticket,
+        messages: Sequence[Message],
+        surveys: Sequence[Survey],
+        inbound_keys: Sequence[str],
+    ) -> list[StoredItem]:
+        email_ids = [
+            *ticket.email_message_ids,
+            ticket.acknowledgement.email_message_id if ticket.acknowledgement else None,
+            *(message.email_message_id for message in messages),
+            *(survey.email_message_id for survey in surveys),
+        ]
+        candidates: dict[tuple[str, str], str] = {}  # (pk, sk) -> entity
+        for mid in email_ids:
+            if mid:
+                key = _email_index_key(mid)
+                candidates[(key["pk"]["S"], key["sk"]["S"])] = EMAIL_INDEX_ENTITY
+        if ticket.conversation_id:
+            key = _conversation_key(ticket.conversation_id)
+            candidates[(key["pk"]["S"], key["sk"]["S"])] = CONVERSATION_ENTITY
+        for inbound_key in inbound_keys:
+            key = _inbound_key(inbound_key)
+            candidates[(key["pk"]["S"], key["sk"]["S"])] = INBOUND_ENTITY
+        if ticket.first_responded_at is not None:
+            # The sample's key carries the reference: it is this ticket's alone.
+            candidates[(_RESPONSE_SAMPLES_PK, f"{timestamp_key(ticket.first_responded_at)}#{reference}")] = (
+                RESPONSE_SAMPLE_ENTITY
+            )
+        found: list[StoredItem] = []
+        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in candidates]
+        for start in range(0, len(keys), 100):
+            for item in self._batch_get(keys[start : start + 100]):
+                pk, sk = str(item["pk"]["S"]), str(item["sk"]["S"])
+                entity = candidates[(pk, sk)]
+                owner = item.get("reference", {}).get("S")
+                if entity == RESPONSE_SAMPLE_ENTITY or owner == reference:
+                    found.append(
+                        StoredItem(
+                            entity,
+                            {"pk": {"S": pk}, "sk": {"S": sk}},
+                            f"{pk} {sk}",
+                            owner=None if entity == RESPONSE_SAMPLE_ENTITY else reference,
+                        )
+                    )
+        return found
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        request: dict[str, Any] = {
+            self.table_name: {
+                "Keys": keys,
+                "ConsistentRead": True,
+                "ProjectionExpression": "pk, sk, #reference",
+                "ExpressionAttributeNames": {"#reference": "reference"},
+            }
+        }
+        for _ in range(8):  # unprocessed keys come back under throttling; ask again for them
+            if not keys:
+                return
+            response = self._client.batch_get_item(RequestItems=request)
+            yield from response.get("Responses", {}).get(self.table_name, [])
+            request = dict(response.get("UnprocessedKeys") or {})
+            if not request:
+                return
+        raise RuntimeError("DynamoDB kept some keys unprocessed")
+
+    def address_records(self, address: str) -> list[StoredItem]:
+        """The items keyed by an email address itself: its suppression entry and its hourly
+        acknowledgement counts (both expire by TTL; found here so an erasure need not wait)."""
+        suppression = _suppression_key(address)
+        items = [
+            StoredItem(ACK_RATE_ENTITY, _typed_key(item), f"{item['pk']} {item['sk']}")
+            for item in self._query_consistent(str(_ack_rate_key(address, datetime.now(UTC))["pk"]["S"]))
+        ]
+        if self._client.get_item(TableName=self.table_name, Key=suppression, ConsistentRead=True).get("Item"):
+            label = f"{suppression['pk']['S']} {suppression['sk']['S']}"
+            items.append(StoredItem(SUPPRESSION_ENTITY, suppression, label))
+        return items
+
+    def _query_consistent(self, pk: str) -> Iterator[dict[str, Any]]:
+        """A whole partition, read consistently, deserialised."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._client.query(**arguments)
+            for item in page.get("Items", []):
+                yield _deserialise(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete_items(self, items: Sequence[StoredItem]) -> int:
+        """Delete what ticket_records or address_records found, in their order: items that point
+        at a ticket only while they still do (one conditional DeleteItem each: a Message-ID or a
+        conversation may belong to another ticket by now), the rest in BatchWriteItem calls, and a
+        ticket item last on its own, once everything found through it is gone. Returns how many
+        items were deleted; items already gone are not counted, so a second run deletes nothing."""
+        deleted = 0
+        batch: list[StoredItem] = []
+        for item in items:
+            if item.owner is not None:
+                deleted += self._delete_pointer(item)
+            elif item.entity == TICKET_ENTITY:
+                deleted += self._delete_batch(batch)
+                batch = []
+                response = self._client.delete_item(
+                    TableName=self.table_name, Key=dict(item.key), ReturnValues="ALL_OLD"
+                )
+                deleted += 1 if response.get("Attributes") else 0
+            else:
+                batch.append(item)
+        return deleted + self._delete_batch(batch)
+
+    def _delete_pointer(self, item: StoredItem) -> int:
+        try:
+            self._client.delete_item(
+                TableName=self.table_name,
+                Key=dict(item.key),
+                ConditionExpression="#reference = :owner",
+                ExpressionAttributeNames={"#reference": "reference"},
+                ExpressionAttributeValues={":owner": {"S": str(item.owner)}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return 0  # gone already, or pointing at another ticket now
+            raise
+        return 1
+
+    def _delete_batch(self, items: Sequence[StoredItem]) -> int:
+        """BatchWriteItem deletes, 25 at a time, retrying what DynamoDB left unprocessed. The items
+        were read a moment ago; BatchWriteItem does not say which existed, so all are counted."""
+        for start in range(0, len(items), 25):
+            request: dict[str, Any] = {
+                self.table_name: [
+                    {"DeleteRequest": {"Key": dict(item.key)}} for item in items[start : start + 25]
+                ]
+            }
+            for _ in range(8):
+                response = self._client.batch_write_item(RequestItems=request)
+                request = dict(response.get("UnprocessedItems") or {})
+                if not request:
+                    break
+            else:
+                raise RuntimeError("DynamoDB kept some deletes unprocessed")
+        return len(items)
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """One item of the table found for a privacy request: what it is and its key (opaque outside
+    this module: it is handed back to TicketStore.delete_items). `owner`: the ticket an index
+    item must still point at to be deleted; None for items that are the ticket's by their key."""
+
+    entity: str
+    key: Mapping[str, Any]
+    label: str  # "<pk> <sk>", for listing what an erasure would delete
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketRecords:
+    """Everything the table holds about one ticket: its contents, and its items in the order an
+    erasure deletes them (items pointing at it first, the ticket item last)."""
+
+    ticket: Ticket
+    messages: list[Message]
+    surveys: list[Survey]
+    items: list[StoredItem]
+
+    @property
+    def contents(self) -> list[StoredItem]:
+        """Every item but the ticket's own."""
+        return [item for item in self.items if item.entity != TICKET_ENTITY]
+
+    @property
+    def ticket_item(self) -> list[StoredItem]:
+        return [item for item in self.items if item.entity == TICKET_ENTITY]
+
+
+def _typed_key(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {"pk": {"S": str(item["pk"])}, "sk": {"S": str(item["sk"])}}
