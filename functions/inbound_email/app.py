@@ -16,6 +16,7 @@ from frontdesk import clock
 from frontdesk.config import get_settings
 from frontdesk.mail.intake import MailOutcome, receive_mail
 from frontdesk.mail.receipt import MailReceipt
+from frontdesk.mail.storage import RawMailTooLargeError
 from frontdesk.observability import logger, metrics
 from frontdesk.runtime import mail_bucket, ticket_store
 
@@ -37,7 +38,20 @@ def handle_record(record: Any) -> None:
         metrics.add_metric(name="MailEventRejected", unit=MetricUnit.Count, value=1)
         return
     bucket = mail_bucket()
-    raw = bucket.read_raw(receipt.ses_message_id)
+    try:
+        raw = bucket.read_raw(receipt.ses_message_id)
+    except RawMailTooLargeError:
+        # Not mail SES delivered (it stops at 40 MB): refused for good, a retry would fail alike.
+        logger.warning(
+            "mail received",
+            extra={
+                "ses_message_id": receipt.ses_message_id,
+                "outcome": MailOutcome.REJECTED.value,
+                "reason": "raw mail too large",
+            },
+        )
+        metrics.add_metric(name=_METRICS[MailOutcome.REJECTED], unit=MetricUnit.Count, value=1)
+        return
     result = receive_mail(
         receipt, raw, store=ticket_store(), bucket=bucket, settings=get_settings(), now=clock.now()
     )

@@ -399,7 +399,7 @@ def test_a_derived_subject_is_a_single_line():
     # Given a first line with a tab (allowed in messages, not in one-line fields)
     subject = validate({**VALID, "message": "Order\t42 is late"}).derived_subject()
 
-    assert subject == "Order42 is late"
+    assert subject == "Order 42 is late"  # a tab is a space, not glued to the next word
 
 
 # -- idempotency keys ------------------------------------------------------------------------------

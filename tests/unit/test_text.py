@@ -1,8 +1,16 @@
 """Text rules: what may appear in one-line fields (mail headers) and in message bodies."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from frontdesk.text import excerpt, multiline_problem, normalise_multiline, single_line_problem
+from frontdesk.text import (
+    excerpt,
+    header_safe,
+    multiline_problem,
+    normalise_multiline,
+    single_line_problem,
+)
 
 
 @pytest.mark.parametrize(
@@ -139,3 +147,30 @@ def test_excerpt_with_a_small_limit_still_cuts_at_a_near_word_boundary():
 
     # When / Then
     assert excerpt(text, 30) == "aaaa…"
+
+
+# -- header_safe: customer text that will be a mail header, whatever it holds ----------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        pytest.param("Ana\r\nBcc: x@example.com", "Ana Bcc: x@example.com", id="CRLF"),
+        pytest.param("Ana\nBcc: x", "Ana Bcc: x", id="LF"),
+        pytest.param("Ana\rBcc: x", "Ana Bcc: x", id="CR"),
+        pytest.param("Ana\u0085Bcc\u2028x\u2029y", "Ana Bcc x y", id="NEL-LS-PS"),
+        pytest.param("Invoice \u202efdp.exe", "Invoice fdp.exe", id="bidi-override"),
+        pytest.param("=?utf-8?q?=0D=0ABcc:_x?=", "= ?utf-8?q?=0D=0ABcc:_x?=", id="encoded-word"),
+        pytest.param("a=?=?b?=", "a= ?= ?b?=", id="adjacent-encoded-word-starts"),
+        pytest.param("  Zahra\u200f  Ahmadi\t", "Zahra\u200f Ahmadi", id="marks-kept-space-collapsed"),
+        pytest.param("Олег 🌻", "Олег 🌻", id="unicode-kept"),
+    ],
+)
+def test_header_safe_makes_any_text_a_safe_header_value(value: str, safe: str):
+    assert header_safe(value) == safe
+    assert single_line_problem(header_safe(value)) is None
+
+
+@given(st.text())
+def test_header_safe_output_is_always_a_valid_single_line(value: str):
+    assert single_line_problem(header_safe(value)) is None

@@ -25,6 +25,19 @@ def single_line_problem(value: str) -> str | None:
     return None
 
 
+def header_safe(value: str) -> str:
+    """`value` made fit for a mail header whatever it holds (customer text: a subject, a name):
+    line breaks and control characters become spaces, bidirectional controls go, and "=?" is
+    broken up so no mail reader (nor Python's own header parser) decodes an encoded word in it.
+    The result passes `single_line_problem`."""
+    chars = []
+    for char in value:
+        if char in _BIDI_CONTROLS:
+            continue
+        chars.append(" " if unicodedata.category(char) in _LINE_BREAKING_CATEGORIES else char)
+    return " ".join("".join(chars).replace("=?", "= ?").split())
+
+
 def normalise_multiline(value: str) -> str:
     """Unify line endings to LF, the form every stored message body uses."""
     return value.replace("\r\n", "\n").replace("\r", "\n")
@@ -51,5 +64,4 @@ def first_line_subject(text: str, limit: int) -> str:
     """A subject for a message that came without one: its first non-blank line, made header-safe
     and cut to `limit` characters ("" when there is no text)."""
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    safe = "".join(char for char in first_line if single_line_problem(char) is None)
-    return excerpt(safe, limit)
+    return excerpt(header_safe(first_line), limit)

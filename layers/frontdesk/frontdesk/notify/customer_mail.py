@@ -10,6 +10,7 @@ from typing import Literal
 from frontdesk.config import Settings
 from frontdesk.mail.reply_address import signed_reply_address
 from frontdesk.notify.email import OutgoingEmail, mailbox
+from frontdesk.text import header_safe, single_line_problem
 from frontdesk.tickets.model import Ticket
 
 
@@ -26,7 +27,11 @@ def customer_email(
 ) -> OutgoingEmail:
     """`auto_submitted` (RFC 3834) marks mail no person wrote: an acknowledgement answers the
     customer's message (auto-replied), a survey follows from a ticket's change (auto-generated);
-    None for an agent's reply."""
+    None for an agent's reply.
+
+    The customer's words that reach headers (their name, the subject the templates built around
+    theirs) are made header-safe here, so no name or subject can keep mail from going out; the
+    checks in OutgoingEmail stay as the last line for everything else."""
     assert ticket.requester.email is not None
     reply_to: tuple[Address, ...] = ()
     if key := settings.email.reply_address_key:
@@ -36,17 +41,19 @@ def customer_email(
         reply_to = (mailbox(address, settings.desk_name),)
     # The ticket's Message-IDs, oldest first: the customer's mail, then ours (a form ticket has
     # none until its acknowledgement went out).
-    threaded = bool(ticket.email_message_ids)
+    # Ids taken from the customer's mail: one that could not be a header is left out of the thread.
+    message_ids = tuple(id_ for id_ in ticket.email_message_ids if single_line_problem(id_) is None)
+    threaded = bool(message_ids)
     return OutgoingEmail(
         sender=mailbox(settings.sender_address, settings.desk_name),
-        to=(mailbox(ticket.requester.email, ticket.requester.name),),
+        to=(mailbox(ticket.requester.email, header_safe(ticket.requester.name or "")),),
         reply_to=reply_to,
-        subject=subject,
+        subject=header_safe(subject),
         text=text,
         html=html,
         language=language,
         date=now,
-        in_reply_to=ticket.email_message_ids[-1] if threaded else None,
-        references=ticket.email_message_ids if threaded else (),
+        in_reply_to=message_ids[-1] if threaded else None,
+        references=message_ids,
         auto_submitted=auto_submitted,
     )
