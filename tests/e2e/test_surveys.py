@@ -160,3 +160,30 @@ def test_reopening_before_the_delay_cancels_the_survey(client: httpx.Client, sta
         time.sleep(0.1)
     assert not schedules_of(client, reference)
     assert survey_emails(stack, reference, timeout=SURVEY_DELAY_SECONDS + 3) == []
+
+
+def test_another_sites_page_cannot_answer_for_the_customer(
+    client: httpx.Client, stack: RunningStack, page: Page
+) -> None:
+    reference, _ = answered_ticket(client, stack)
+    client.patch(f"/tickets/{reference}", json={"status": "resolved"}, headers=AGENT)
+    (survey,) = survey_emails(stack, reference, timeout=SURVEY_DELAY_SECONDS + 20)
+    url = SURVEY_URL.search(survey["text"]).group(0)  # type: ignore[union-attr]
+
+    # A page elsewhere that knows the link posts a score as soon as it is opened
+    page.set_content(
+        f"<form id='forged' method='post' action='{url}'><input name='csat' value='1'></form>"
+        "<script>document.getElementById('forged').submit()</script>"
+    )
+    page.wait_for_url(url)
+    expect(page.get_by_role("heading", name="Answer not recorded")).to_be_visible()
+    ticket = client.get(f"/tickets/{reference}", headers=AGENT).json()["ticket"]
+    assert ticket.get("survey") is None
+
+    # The customer, on the survey page itself, still can
+    page.goto(url)
+    page.get_by_label("5 Very satisfied").check()
+    page.get_by_role("button", name="Send my answer").click()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    ticket = client.get(f"/tickets/{reference}", headers=AGENT).json()["ticket"]
+    assert ticket["survey"]["csat"] == 5

@@ -144,9 +144,10 @@ def page(
     token: str,
     form: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     body = urlencode(form or {}).encode()
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html", **(headers or {})}
     event = api_event(method, f"{method} /surveys/{{token}}", f"/surveys/{token}", body, headers, query)
     return surveys.lambda_handler(event, context)  # type: ignore[no-any-return]
 
@@ -483,3 +484,101 @@ def test_a_chat_ticket_is_surveyed_in_its_conversation(
     (survey,) = texts[1:]
     assert reference in survey and "/surveys/" in survey
     assert "Насколько вы довольны" in survey  # the conversation's language
+
+
+# -- cross-site posts ---------------------------------------------------------------------------------
+
+# What a browser sends with a post another site's page makes (a forged form, a hidden frame).
+CROSS_SITE_POSTS = [
+    pytest.param({"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, id="cross-site"),
+    pytest.param({"Sec-Fetch-Site": "same-site", "Origin": "https://other.example.com"}, id="same-site"),
+    pytest.param({"Sec-Fetch-Site": "cross-site", "Origin": "null"}, id="cross-site-sandboxed-frame"),
+    pytest.param({"Origin": "https://evil.example"}, id="foreign-origin-without-fetch-metadata"),
+    pytest.param({"Origin": "null"}, id="opaque-origin-without-fetch-metadata"),
+    pytest.param({"Origin": "http://localhost.evil.example"}, id="lookalike-origin"),
+]
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE_POSTS)
+def test_a_cross_site_post_is_refused_in_the_customers_language_and_records_nothing(
+    aws: Aws, stream: StreamPump, scheduler: SchedulePump, lambda_context: Any, headers: dict[str, str]
+) -> None:
+    reference, token = sent_survey_token(
+        aws, stream, scheduler, lambda_context, f"survey-csrf-{uuid.uuid4().hex[:8]}", "ru"
+    )
+    calls: list[str] = []
+    client = runtime.ticket_store()._client  # counting the store's own calls
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+
+    refused = page(lambda_context, "POST", token, {"csat": "1", "comment": "forged"}, headers=headers)
+
+    assert refused["statusCode"] == 403
+    assert 'data-kind="cross_site"' in refused["body"]
+    assert "Ответ не записан" in refused["body"] and 'lang="ru"' in refused["body"]
+    assert refused["headers"]["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in refused["headers"]["Content-Security-Policy"]
+    assert calls == []  # refused before the table is read
+    ticket = runtime.ticket_store().get_ticket(reference)
+    assert ticket is not None and ticket.survey is None
+    # The customer can still answer on the page itself.
+    assert page(lambda_context, "GET", token)["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # Chromium's own post from the page: Origin "null" (pages send Referrer-Policy: no-referrer)
+        pytest.param({"Sec-Fetch-Site": "same-origin", "Origin": "null"}, id="browser-same-origin"),
+        pytest.param({"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}, id="same-origin"),
+        pytest.param({"Origin": "http://localhost"}, id="own-origin-without-fetch-metadata"),
+        pytest.param({"Origin": "http://localhost:80"}, id="own-origin-with-default-port"),
+        pytest.param({"Sec-Fetch-Site": "none"}, id="user-initiated"),
+        pytest.param({}, id="no-origin-nor-fetch-metadata"),  # curl, a very old browser
+    ],
+)
+def test_a_post_from_the_page_itself_or_without_browser_headers_is_recorded(
+    aws: Aws, stream: StreamPump, scheduler: SchedulePump, lambda_context: Any, headers: dict[str, str]
+) -> None:
+    reference, token = sent_survey_token(
+        aws, stream, scheduler, lambda_context, f"survey-same-origin-{uuid.uuid4().hex[:8]}"
+    )
+
+    answered = page(lambda_context, "POST", token, {"csat": "5"}, headers=headers)
+
+    assert answered["statusCode"] == 200 and 'data-kind="thanks"' in answered["body"]
+    ticket = runtime.ticket_store().get_ticket(reference)
+    assert ticket is not None and ticket.survey is not None and ticket.survey.csat == 5
+
+
+def test_the_configured_page_address_is_an_own_origin(
+    aws: Aws, stream: StreamPump, scheduler: SchedulePump, lambda_context: Any
+) -> None:
+    """Behind a custom domain or a CDN the API may see another host than the customer's browser
+    called: the origin of the survey links' base URL is the page's own too."""
+    from frontdesk.config import get_settings
+    from frontdesk.http import HttpRequest
+    from frontdesk.surveys.page import record_answer
+
+    reference, token = sent_survey_token(aws, stream, scheduler, lambda_context, "survey-custom-domain")
+    settings = get_settings()
+    behind_cdn = settings.model_copy(
+        update={
+            "surveys": settings.surveys.model_copy(update={"page_base_url": "https://help.example.com/x"})
+        }
+    )
+    event = api_event(
+        "POST",
+        "POST /surveys/{token}",
+        f"/surveys/{token}",
+        b"csat=4",
+        {"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://help.example.com"},
+    )
+    event["requestContext"]["domainName"] = "abc123.execute-api.us-east-1.amazonaws.com"
+
+    response = record_answer(
+        HttpRequest.from_event(event), settings=behind_cdn, store=runtime.ticket_store(), now=clock.now()
+    )
+
+    assert response["statusCode"] == 200
+    ticket = runtime.ticket_store().get_ticket(reference)
+    assert ticket is not None and ticket.survey is not None and ticket.survey.csat == 4

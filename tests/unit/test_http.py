@@ -2,6 +2,7 @@
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -154,3 +155,75 @@ def test_redirect_response_is_a_303_see_other():
         "headers": {"Location": "/forms/contact/thanks", "Cache-Control": "no-store"},
         "body": "",
     }
+
+
+# -- the API's own origin, and survey posts from other sites ----------------------------------------
+
+
+def page_event(
+    headers: dict[str, str], domain: str | None = "abc.execute-api.us-east-1.amazonaws.com"
+) -> dict[str, Any]:
+    context: dict[str, Any] = {"http": {"method": "POST", "path": "/surveys/t"}}
+    if domain:
+        context["domainName"] = domain
+    return {"routeKey": "POST /surveys/{token}", "headers": headers, "requestContext": context}
+
+
+def test_the_own_origin_is_the_gateways_domain_over_https_unless_it_says_http():
+    request = HttpRequest.from_event(page_event({"Host": "ignored.example"}))
+    assert request.own_origin() == "https://abc.execute-api.us-east-1.amazonaws.com"
+    local = HttpRequest.from_event(page_event({"host": "127.0.0.1:8080", "x-forwarded-proto": "http"}, None))
+    assert local.own_origin() == "http://127.0.0.1:8080"
+
+
+def survey_settings(page_base_url: str | None = None):
+    from frontdesk.config import Settings
+
+    return Settings.model_validate(
+        {
+            "sender_address": "support@example.com",
+            "support_domain": "example.com",
+            "tickets_table_name": "tickets",
+            "surveys": {"page_base_url": page_base_url} if page_base_url else {},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "refused"),
+    [
+        pytest.param({"Sec-Fetch-Site": "cross-site"}, True, id="cross-site"),
+        pytest.param({"Sec-Fetch-Site": "same-site"}, True, id="same-site"),
+        pytest.param(
+            {"Sec-Fetch-Site": "CROSS-SITE", "Origin": "https://abc.execute-api.us-east-1.amazonaws.com"},
+            True,
+            id="fetch-metadata-wins",
+        ),
+        pytest.param({"Sec-Fetch-Site": "same-origin", "Origin": "null"}, False, id="chromium-own-post"),
+        pytest.param({"Sec-Fetch-Site": "none"}, False, id="user-initiated"),
+        pytest.param({"Origin": "https://evil.example"}, True, id="foreign-origin"),
+        pytest.param({"Origin": "null"}, True, id="opaque-origin"),
+        pytest.param({"Origin": "https://abc.execute-api.us-east-1.amazonaws.com"}, False, id="own-origin"),
+        pytest.param(
+            {"Origin": "https://ABC.execute-api.us-east-1.amazonaws.com:443"},
+            False,
+            id="own-origin-spelled-out",
+        ),
+        pytest.param(
+            {"Origin": "http://abc.execute-api.us-east-1.amazonaws.com"}, True, id="own-host-other-scheme"
+        ),
+        pytest.param(
+            {"Origin": "https://abc.execute-api.us-east-1.amazonaws.com:8443"}, True, id="own-host-other-port"
+        ),
+        pytest.param({"Origin": "https://help.example.com"}, False, id="configured-page-url"),
+        pytest.param({"Origin": "https://[::1"}, True, id="malformed-origin"),
+        pytest.param({}, False, id="neither-header"),
+    ],
+)
+def test_a_survey_post_from_another_site_is_refused(headers: dict[str, str], refused: bool):
+    from frontdesk.surveys.page import cross_site_post
+
+    request = HttpRequest.from_event(page_event(headers))
+    settings = survey_settings("https://help.example.com/surveys-base")
+
+    assert (cross_site_post(request, settings) is not None) is refused

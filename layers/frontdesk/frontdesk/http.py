@@ -31,6 +31,7 @@ class HttpRequest:
     body: bytes
     claims: dict[str, Any] = field(default_factory=dict)  # a JWT authorizer's, for authorized routes
     source_ip: str = ""  # the client's address as API Gateway saw it
+    domain_name: str = ""  # the API's host name the client called (requestContext.domainName)
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> HttpRequest:
@@ -48,10 +49,18 @@ class HttpRequest:
             body=body,
             claims=dict(authorizer.get("jwt", {}).get("claims") or {}),
             source_ip=str(http.get("sourceIp") or ""),
+            domain_name=str(event.get("requestContext", {}).get("domainName") or ""),
         )
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def own_origin(self) -> str:
+        """The origin the client called: <scheme>://<domain>, from API Gateway's domain name (or
+        the Host header). HTTPS unless the gateway says the request came over plain HTTP."""
+        domain = self.domain_name or self.header("host") or ""
+        scheme = "http" if self.header("x-forwarded-proto") == "http" else "https"
+        return f"{scheme}://{domain}"
 
     def prefers_json(self) -> bool:
         """JSON posts get JSON answers; so does a client that asks for JSON first."""

@@ -53,12 +53,7 @@ def public_url(request: HttpRequest, event: dict[str, Any], settings: Settings) 
     """The URL the platform called, as Twilio signs it: the configured public base URL, else
     <scheme>://<domain><path> from the API Gateway event, with the query string."""
     base = settings.chat.public_base_url
-    if base:
-        url = base.rstrip("/") + request.path
-    else:
-        domain = event.get("requestContext", {}).get("domainName") or request.header("host") or ""
-        scheme = "http" if request.header("x-forwarded-proto") == "http" else "https"
-        url = f"{scheme}://{domain}{request.path}"
+    url = (base.rstrip("/") if base else request.own_origin()) + request.path
     raw_query = str(event.get("rawQueryString") or "")
     return f"{url}?{raw_query}" if raw_query else url
 

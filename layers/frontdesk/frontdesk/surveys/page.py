@@ -3,13 +3,15 @@
 A GET never records anything: mail security scanners open every link in a message, and a
 score must come from the customer. The token is checked before any database read; the page
 works without JavaScript and speaks the customer's language (right to left where it is written
-so).
+so). A POST another site's page makes (a forged form, a hidden frame) is refused: the answer must
+come from the survey page itself (`cross_site_post`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -71,12 +73,58 @@ def _open_survey(
             410, answer_language([expired.language], settings.default_language), settings, "expired"
         )
     language = answer_language([link.language], settings.default_language)
+    if request.method == "POST" and (reason := cross_site_post(request, settings)):
+        logger.warning("survey post refused", extra={"reference": link.reference, "reason": reason})
+        metrics.add_metric(name="SurveyPostRefused", unit=MetricUnit.Count, value=1)
+        return _notice(403, language, settings, "cross_site")  # nothing read, nothing recorded
     survey = store.get_survey(link.reference, link.resolved_at)
     if survey is None or survey.state not in (SurveyState.SENT, SurveyState.ANSWERED):
         return _notice(404, language, settings, "not_found")
     if survey.state is SurveyState.ANSWERED:
         return _notice(409 if request.method == "POST" else 200, language, settings, "already")
     return link, survey
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL or an Origin header, default ports filled in; None if it
+    names no http(s) origin (such as the opaque origin "null")."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
+def own_origins(request: HttpRequest, settings: Settings) -> set[tuple[str, str, int]]:
+    """Where the survey page is served from: the origin the client called (API Gateway's domain
+    name or the Host header), and the configured base URLs the survey links are built on."""
+    scheme = request.own_origin().split("://", 1)[0]
+    hosts = (request.domain_name, request.header("host") or "")
+    candidates = [f"{scheme}://{host}" for host in hosts if host]
+    candidates += [url for url in (settings.surveys.page_base_url, settings.public_api_url) if url]
+    return {origin for url in candidates if (origin := _origin(url))}
+
+
+def cross_site_post(request: HttpRequest, settings: Settings) -> str | None:
+    """Why a survey POST must be refused as a cross-site request, or None to accept it.
+
+    Fetch Metadata first: a browser that sends Sec-Fetch-Site vouches for where the post came
+    from, and only the page itself ("same-origin") or the person ("none") may answer. (Chromium
+    sends "Origin: null" for the page's own post, because pages say Referrer-Policy: no-referrer;
+    Sec-Fetch-Site is what tells that post from a sandboxed frame's.) Without Sec-Fetch-Site, an
+    Origin must be the page's own. With neither, as from curl or a browser too old for both, the
+    post is accepted: the unguessable token in the link is the capability, and no cookie rides
+    along that another site could borrow."""
+    fetch_site = (request.header("sec-fetch-site") or "").strip().lower()
+    if fetch_site:
+        return None if fetch_site in ("same-origin", "none") else f"sec-fetch-site:{fetch_site[:20]}"
+    origin = request.header("origin")
+    if origin is None:
+        return None
+    return None if _origin(origin) in own_origins(request, settings) else "origin"
 
 
 def _form_page(
