@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,3 +83,32 @@ def test_a_queue_replay_removes_only_what_succeeded():
 
     assert (report.replayed, report.failed, report.unknown) == (1, 2, 1)
     assert queue.deleted == ["0"]
+
+
+class ExpiredStream:
+    def get_shard_iterator(self, **_: Any) -> dict[str, Any]:
+        return {"ShardIterator": "it"}
+
+    def get_records(self, **_: Any) -> dict[str, Any]:
+        return {"Records": [], "NextShardIterator": None}
+
+
+def test_a_stream_batch_whose_records_expired_stays_in_the_queue():
+    batch = {
+        "DDBStreamBatchInfo": {
+            "streamArn": "arn:aws:dynamodb:us-east-1:1:table/t/stream/x",
+            "shardId": "shardId-1",
+            "startSequenceNumber": "100",
+            "endSequenceNumber": "120",
+        }
+    }
+    queue = Queue([json.dumps(batch)])
+
+    def invoke(function: str, event: dict[str, Any]) -> Any:
+        raise AssertionError("nothing to invoke")
+
+    report = replay_failure_queue(
+        "q", "f", sqs=queue, streams=ExpiredStream(), invoke=invoke, region="us-east-1"
+    )
+
+    assert (report.replayed, report.unknown, queue.deleted) == (0, 1, [])

@@ -122,7 +122,14 @@ def _event_of(body: str, streams: Any, region: str) -> dict[str, Any] | None:
         return payload
     batch = record.get("DDBStreamBatchInfo")
     if isinstance(batch, dict):
-        return {"Records": stream_batch(streams, batch, region)}
+        from botocore.exceptions import ClientError
+
+        try:
+            records = stream_batch(streams, batch, region)
+        except ClientError:  # the shard is gone (TrimmedDataAccess, ResourceNotFound)
+            return None
+        # Past the stream's 24 hours the records are gone: the message stays, for a person to see.
+        return {"Records": records} if records else None
     return None
 
 
