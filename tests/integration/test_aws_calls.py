@@ -1,0 +1,64 @@
+"""AWS calls per event (bench/aws_calls.py) on the tests' stack: the exact operations each path
+makes today. They are counts, not timings: a change that adds or removes a call fails here, and
+the expected list (and the README's table) is updated on purpose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.aws_calls import FLOORS, count_calls
+from tests.integration.conftest import Aws
+
+EXPECTED: dict[str, list[str]] = {
+    "new form ticket": ["dynamodb:TransactWriteItems"],
+    "form retry (same Idempotency-Key)": ["dynamodb:TransactWriteItems"],
+    "new email ticket": ["s3:GetObject", "dynamodb:TransactWriteItems"],
+    "email reply (threaded)": [
+        "s3:GetObject",
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:TransactWriteItems",
+    ],
+    "chat message (generic webhook)": [
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:TransactWriteItems",
+        "dynamodb:UpdateItem",
+    ],
+    "acknowledgement (stream)": [
+        "dynamodb:TransactWriteItems",
+        "sesv2:SendEmail",
+        "dynamodb:TransactWriteItems",
+        "events:PutEvents",
+    ],
+    "agent reply (agent API)": ["dynamodb:GetItem", "dynamodb:TransactWriteItems", "dynamodb:PutItem"],
+    "agent reply delivery (stream)": [
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "sesv2:SendEmail",
+        "dynamodb:TransactWriteItems",
+    ],
+    "survey send": [
+        "dynamodb:GetItem",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "sesv2:SendEmail",
+        "dynamodb:TransactWriteItems",
+    ],
+    "survey answer": ["dynamodb:GetItem", "dynamodb:TransactWriteItems"],
+}
+
+
+def test_aws_calls_per_event_are_the_measured_ones(aws: Aws, function_env: None, lambda_context: Any) -> None:
+    measured = count_calls(aws.template, aws.stack, aws.server.lock, lambda_context)
+
+    assert measured.cold_start == ["ssm:GetParameters"]
+    assert measured.paths == EXPECTED
+    assert set(EXPECTED) == set(FLOORS)
+    # The paths at their floor stay there.
+    at_floor = {name for name, floor in FLOORS.items() if len(EXPECTED[name]) == floor.calls}
+    assert at_floor == {
+        "new form ticket",
+        "form retry (same Idempotency-Key)",
+        "new email ticket",
+    }
