@@ -147,24 +147,6 @@ WHY: dict[str, str] = {
 # -- events ------------------------------------------------------------------------------------------
 
 
-def _api_event(
-    route: str, path: str, body: bytes, headers: dict[str, str], function: str = "WebFormFunction"
-) -> dict[str, Any]:
-    from frontdesk_tools.local.gateway import http_api_event
-    from frontdesk_tools.local.template import Route
-
-    method, _, template_path = route.partition(" ")
-    parameters = {
-        name[1:-1]: value
-        for name, value in zip(template_path.split("/"), path.split("/"), strict=False)
-        if name.startswith("{")
-    }
-    lowered = {name.lower(): value for name, value in headers.items()}
-    return http_api_event(
-        Route(method, template_path, function), parameters, method, path, "", lowered, body, "127.0.0.1"
-    )
-
-
 def _mail(sender: str, subject: str, body: str, **headers: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = f"Ana Souza <{sender}>"
@@ -222,6 +204,7 @@ def count_calls(
 
     from frontdesk import runtime
     from frontdesk.config import get_settings
+    from frontdesk_tools.local.gateway import event_for_route
     from frontdesk_tools.local.outbox import sent_emails
     from frontdesk_tools.local.smtp import receipt_event
     from frontdesk_tools.local.streams import StreamPump
@@ -280,7 +263,7 @@ def count_calls(
         try:
             # The website form, then the same post again (the browser's retry).
             form = {"name": "Ana", "email": f"{run}-form@example.org", "message": "Order 7 is late."}
-            form_event = _api_event(
+            form_event = event_for_route(
                 "POST /forms/{form_id}",
                 "/forms/contact",
                 json.dumps(form).encode(),
@@ -335,7 +318,7 @@ def count_calls(
             ).encode()
             stamp = str(int(_now().timestamp()))
             digest = hmac.new(GENERIC_SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256)
-            chat_event = _api_event(
+            chat_event = event_for_route(
                 "POST /chat/{provider}",
                 "/chat/generic",
                 body,
@@ -350,7 +333,7 @@ def count_calls(
             effects(None)
 
             # An agent's public reply to the form ticket, and its delivery from the stream.
-            reply_event = _api_event(
+            reply_event = event_for_route(
                 "POST /tickets/{reference}/replies",
                 f"/tickets/{reference}/replies",
                 json.dumps({"text": "Hello Ana,\nit ships today."}).encode(),
@@ -362,7 +345,7 @@ def count_calls(
             effects("agent reply delivery (stream)")
 
             # Resolved: the survey's schedule fires into the sender; the customer answers.
-            resolve_event = _api_event(
+            resolve_event = event_for_route(
                 "PATCH /tickets/{reference}",
                 f"/tickets/{reference}",
                 json.dumps({"status": "resolved"}).encode(),
@@ -387,7 +370,7 @@ def count_calls(
             match = _SURVEY_URL.search(survey["text"])
             assert match is not None
             token = match["token"]
-            answer_event = _api_event(
+            answer_event = event_for_route(
                 "POST /surveys/{token}",
                 f"/surveys/{token}",
                 b"csat=5&nps=9&comment=Quick.",

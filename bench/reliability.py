@@ -253,22 +253,6 @@ def _context() -> Any:
     return LocalLambdaContext("drill", timeout_seconds=30, memory_mb=256, request_id="drill")
 
 
-def _api_event(route: str, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    from frontdesk_tools.local.gateway import http_api_event
-    from frontdesk_tools.local.template import Route
-
-    method, _, template_path = route.partition(" ")
-    parameters = {
-        name[1:-1]: value
-        for name, value in zip(template_path.split("/"), path.split("/"), strict=False)
-        if name.startswith("{")
-    }
-    lowered = {name.lower(): value for name, value in headers.items()}
-    return http_api_event(
-        Route(method, template_path, "drill"), parameters, method, path, "", lowered, body, "127.0.0.1"
-    )
-
-
 def _send_http(
     stack: Stack, tally: Tally, handler: Callable[[dict[str, Any], Any], Any], event: dict[str, Any]
 ) -> dict[str, Any]:
@@ -312,6 +296,7 @@ def _invoke_async(
 
 
 def _form_delivery(stack: Stack, tally: Tally, run: str, index: int) -> Callable[[], None]:
+    from frontdesk_tools.local.gateway import event_for_route
     from functions.web_form import app
 
     payload = {
@@ -320,7 +305,7 @@ def _form_delivery(stack: Stack, tally: Tally, run: str, index: int) -> Callable
         "message": f"Order {index} is late.",
     }
     headers = {"Content-Type": "application/json", "Idempotency-Key": f"{run}-form-{index}"}
-    event = _api_event("POST /forms/{form_id}", "/forms/contact", json.dumps(payload).encode(), headers)
+    event = event_for_route("POST /forms/{form_id}", "/forms/contact", json.dumps(payload).encode(), headers)
 
     def deliver() -> None:
         _send_http(stack, tally, app.lambda_handler, event)
@@ -329,6 +314,7 @@ def _form_delivery(stack: Stack, tally: Tally, run: str, index: int) -> Callable
 
 
 def _chat_delivery(stack: Stack, tally: Tally, run: str, index: int, timestamp: int) -> Callable[[], None]:
+    from frontdesk_tools.local.gateway import event_for_route
     from functions.chat_webhook import app
 
     conversation = f"{run}-chat-{index}"
@@ -351,7 +337,7 @@ def _chat_delivery(stack: Stack, tally: Tally, run: str, index: int, timestamp: 
         "X-Frontdesk-Timestamp": str(timestamp),
         "X-Frontdesk-Signature": f"v1={digest}",
     }
-    event = _api_event("POST /chat/{provider}", "/chat/generic", body, headers)
+    event = event_for_route("POST /chat/{provider}", "/chat/generic", body, headers)
 
     def deliver() -> None:
         response = _send_http(stack, tally, app.lambda_handler, event)

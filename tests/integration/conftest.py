@@ -264,28 +264,11 @@ def api_event(
     query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An HTTP API payload 2.0 event, built by the local gateway's own code."""
-    from frontdesk_tools.local.gateway import http_api_event
-    from frontdesk_tools.local.template import Route
+    from frontdesk_tools.local.gateway import event_for_route
 
-    method_, _, template_path = route.partition(" ")
-    assert method_ == method
-    parameters = {
-        name[1:-1]: value
-        for name, value in zip(template_path.split("/"), path.split("/"), strict=False)
-        if name.startswith("{")
-    }
+    assert route.partition(" ")[0] == method
     raw_query = "&".join(f"{k}={v}" for k, v in (query or {}).items())
-    lowered = {name.lower(): value for name, value in (headers or {}).items()}
-    return http_api_event(
-        Route(method, template_path, "WebFormFunction"),
-        parameters,
-        method,
-        path,
-        raw_query,
-        lowered,
-        body,
-        "127.0.0.1",
-    )
+    return event_for_route(route, path, body, headers, raw_query)
 
 
 def settle(pump: StreamPump, timeout: float = 30.0) -> None:

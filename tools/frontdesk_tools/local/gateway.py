@@ -124,6 +124,22 @@ def http_api_event(
     return event
 
 
+def event_for_route(
+    route_key: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, raw_query: str = ""
+) -> dict[str, Any]:
+    """The event API Gateway sends for `path` matched by `route_key` ("POST /forms/{form_id}"), its
+    path parameters taken from the path: for tests and benchmarks that call handlers directly."""
+    method, _, template_path = route_key.partition(" ")
+    parameters = {
+        name[1:-1]: value
+        for name, value in zip(template_path.split("/"), path.split("/"), strict=False)
+        if name.startswith("{")
+    }
+    lowered = {name.lower(): value for name, value in (headers or {}).items()}
+    route = Route(method, template_path, "direct")
+    return http_api_event(route, parameters, method, path, raw_query, lowered, body, "127.0.0.1")
+
+
 class Gateway(ThreadingHTTPServer):
     daemon_threads = True
 
