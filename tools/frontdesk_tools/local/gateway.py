@@ -142,6 +142,9 @@ def event_for_route(
 
 class Gateway(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: twenty clients at once on a busy machine had their
+    # connections reset before the accept loop came round.
+    request_queue_size = 128
 
     def __init__(
         self,
