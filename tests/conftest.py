@@ -1,5 +1,6 @@
 """Shared test setup: no test may reach real AWS."""
 
+import gc
 import os
 from datetime import UTC, datetime
 
@@ -50,3 +51,10 @@ def lambda_context():
     from frontdesk_tools.local.worker import LocalLambdaContext
 
     return LocalLambdaContext("test-function", timeout_seconds=10, memory_mb=256, request_id="req-1")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # A whole run leaves gigabytes of moto state in this process; the interpreter's last garbage
+    # collection walked all of it and kept CI waiting minutes after the summary. Frozen objects
+    # are left out of that walk (they are still freed with their modules).
+    gc.freeze()
