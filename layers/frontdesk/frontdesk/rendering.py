@@ -15,9 +15,8 @@ import io
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from frontdesk.language.catalogs import (
@@ -27,6 +26,9 @@ from frontdesk.language.catalogs import (
     catalog_path,
     templates_dir,
 )
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 # Languages written right to left; pages and emails in them are marked dir="rtl".
 RIGHT_TO_LEFT = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"})
@@ -60,6 +62,10 @@ def translations(language: str, directory: Path | None = None) -> gettext.NullTr
 @cache
 def environment(language: str = SOURCE_LANGUAGE, directory: Path | None = None) -> Environment:
     """A Jinja environment speaking `language` (English for a language without a catalog)."""
+    # Imported here: a handler imports this module for the paths that render, and Jinja2 is a
+    # twentieth of a cold start that a JSON post or a redirect never needs.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=FileSystemLoader(directory or templates_dir()),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
