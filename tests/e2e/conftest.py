@@ -121,6 +121,25 @@ def running_stack(clock: datetime, settings: dict[str, Any] | None = None) -> It
         config_dir.cleanup()
 
 
+# Surveys go out this long after a resolution on survey_stack() (a minute by default).
+SURVEY_DELAY_SECONDS = 4
+
+
+@contextmanager
+def survey_stack() -> Iterator[RunningStack]:
+    """A stack whose surveys go out seconds, not a minute, after a resolution (NPS asked too)."""
+    settings = {
+        "surveys": {
+            "enabled": True,
+            "signing_keys": ["e2e-survey-signing-key-0123456789abcdef0123"],
+            "delay": f"{SURVEY_DELAY_SECONDS}s",
+            "nps": True,
+        }
+    }
+    with running_stack(OPEN_INSTANT, settings) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[RunningStack]:
     """The stack most tests share, its clock in office hours so promises are predictable."""

@@ -14,28 +14,17 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import OPEN_INSTANT
-from tests.e2e.conftest import AGENT_TOKEN, RunningStack, running_stack
+from tests.e2e.conftest import AGENT_TOKEN, SURVEY_DELAY_SECONDS, RunningStack, survey_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-SURVEY_DELAY_SECONDS = 4
 SURVEY_URL = re.compile(r"http://\S+/surveys/[A-Za-z0-9._-]+")
 AGENT = {"Authorization": f"Bearer {AGENT_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[RunningStack]:
-    """A stack whose surveys go out seconds (not a minute) after a resolution."""
-    settings = {
-        "surveys": {
-            "enabled": True,
-            "signing_keys": ["e2e-survey-signing-key-0123456789abcdef0123"],
-            "delay": f"{SURVEY_DELAY_SECONDS}s",
-            "nps": True,
-        }
-    }
-    with running_stack(OPEN_INSTANT, settings) as running:
+    with survey_stack() as running:
         yield running
 
 

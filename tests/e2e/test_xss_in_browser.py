@@ -25,12 +25,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.conftest import OPEN_INSTANT
-from tests.e2e.conftest import AGENT_TOKEN, RunningStack, running_stack
+from tests.e2e.conftest import AGENT_TOKEN, SURVEY_DELAY_SECONDS, RunningStack, survey_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-SURVEY_DELAY_SECONDS = 3
 SURVEY_URL = re.compile(r"http://\S+/surveys/[A-Za-z0-9._-]+")
 AGENT = {"Authorization": f"Bearer {AGENT_TOKEN}"}
 ATTACKER = "attacker.invalid"
@@ -68,16 +66,7 @@ _DANGEROUS = """() => {
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[RunningStack]:
-    """A stack that sends surveys seconds after a resolution."""
-    settings = {
-        "surveys": {
-            "enabled": True,
-            "signing_keys": ["e2e-xss-survey-signing-key-0123456789abcdef"],
-            "delay": f"{SURVEY_DELAY_SECONDS}s",
-            "nps": True,
-        }
-    }
-    with running_stack(OPEN_INSTANT, settings) as running:
+    with survey_stack() as running:
         yield running
 
 

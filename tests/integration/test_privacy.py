@@ -21,12 +21,11 @@ from frontdesk.tickets.store import TicketStore
 from frontdesk_tools import cli, privacy
 from frontdesk_tools.local.scheduler import SchedulePump
 from frontdesk_tools.local.streams import StreamPump
-from functions.survey_sender import app as survey_sender
 from tests.integration.conftest import Aws, settle
 from tests.integration.test_agent_api import create_ticket
 from tests.integration.test_chat_webhook import generic_headers, post
 from tests.integration.test_inbound_email import LogRecords, Mailroom, mail, reply_to, sent_to
-from tests.integration.test_surveys import SURVEY_URL, SenderFunction, agent, page, survey_mail
+from tests.integration.test_surveys import SURVEY_URL, agent, page, survey_mail, survey_schedule_pump
 
 ANA = "privacy-ana@example.org"
 BOB = "privacy-bob@example.org"
@@ -45,18 +44,7 @@ def mailroom(aws: Aws, function_env: None, lambda_context: Any) -> Iterator[Mail
 
 @pytest.fixture
 def scheduler(aws: Aws, function_env: None, lambda_context: Any) -> SchedulePump:
-    from frontdesk_tools.local.template import async_invoke_configs
-
-    client = aws.client("scheduler")
-    spec = aws.template.functions["SurveySenderFunction"]
-    sender = SenderFunction(survey_sender.lambda_handler, lambda_context, spec)
-    return SchedulePump(
-        client,
-        {aws.stack.physical_ids["SurveySenderFunction"]: sender},  # type: ignore[dict-item]
-        async_invoke_configs(aws.template.cloudformation["Resources"]),
-        aws.client("sqs"),
-        aws.stack.physical_ids,
-    )
+    return survey_schedule_pump(aws, lambda_context)
 
 
 @pytest.fixture

@@ -49,10 +49,15 @@ def scheduler(aws: Aws, function_env: None, lambda_context: Any) -> Iterator[Sch
     for group in client.list_schedule_groups()["ScheduleGroups"]:
         for schedule in client.list_schedules(GroupName=group["Name"])["Schedules"]:
             client.delete_schedule(GroupName=group["Name"], Name=schedule["Name"])
+    yield survey_schedule_pump(aws, lambda_context)
+
+
+def survey_schedule_pump(aws: Aws, lambda_context: Any) -> SchedulePump:
+    """EventBridge Scheduler as the local stack plays it, firing into the sender in-process."""
     spec = aws.template.functions["SurveySenderFunction"]
     sender = SenderFunction(survey_sender.lambda_handler, lambda_context, spec)
-    yield SchedulePump(
-        client,
+    return SchedulePump(
+        aws.client("scheduler"),
         {aws.stack.physical_ids["SurveySenderFunction"]: sender},  # type: ignore[dict-item]
         async_invoke_configs(aws.template.cloudformation["Resources"]),
         aws.client("sqs"),
