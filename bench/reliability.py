@@ -409,20 +409,6 @@ def _tickets_by_requester(stack: Stack, run: str) -> Counter[str]:
     return found
 
 
-def _drop_stream_history(stack: Stack) -> None:
-    """moto copies a table for every TransactWriteItems, its whole stream history included: the
-    history is dropped before a run (its pump starts at the latest record), as the tests do."""
-    from moto.core.models import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-
-    with stack.server.lock:
-        for table in dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables.values():
-            shard = table.stream_shard
-            if shard is not None and shard.items:
-                shard.starting_sequence_number += len(shard.items)
-                shard.items = []
-
-
 def _pump(stack: Stack, handler: Callable[[dict[str, Any], Any], Any]) -> Any:
     from frontdesk_tools.local.functions import FunctionError
     from frontdesk_tools.local.streams import StreamPump
@@ -474,7 +460,7 @@ def run_drill(
     stack.injector.injected.clear()
     stack.injector.calls = 0
     tally = Tally()
-    _drop_stream_history(stack)
+    stack.server.forget_stream_history(REGION)
     pump = _pump(stack, ticket_events.lambda_handler)
     assert pump.idle.wait(30), "the stream pump did not start"
     try:
