@@ -21,7 +21,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -34,7 +33,7 @@ from pydantic import (
 
 from frontdesk.hours.calendar import BusinessCalendar
 from frontdesk.hours.service_levels import DEFAULT_RESPONSE_TARGETS, Duration, validate_targets
-from frontdesk.mail.addresses import mailbox_key
+from frontdesk.mail.addresses import InvalidAddressError, mailbox_key, normalized_address
 from frontdesk.tickets.model import Channel, Priority
 from frontdesk.triage import TriageSettings
 
@@ -354,8 +353,8 @@ class Settings(BaseModel):
     @classmethod
     def _valid_sender(cls, value: str) -> str:
         try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError as error:
+            return normalized_address(value)
+        except InvalidAddressError as error:
             raise ValueError(str(error)) from error
 
     @field_validator("forms")

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -31,6 +30,7 @@ from frontdesk.hours.zones import known_time_zone
 from frontdesk.intake.message import InboundMessage
 from frontdesk.language.catalogs import translatable
 from frontdesk.language.tags import primary_language, ranked_languages, unique
+from frontdesk.mail.addresses import InvalidAddressError, normalized_address
 from frontdesk.text import first_line_subject, multiline_problem, normalise_multiline, single_line_problem
 from frontdesk.tickets.model import Channel, Requester
 
@@ -157,8 +157,8 @@ class FormSubmission(BaseModel):
             raise PydanticCustomError("required", translatable("enter your email address"))
         _single_line(value, 254)
         try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError:
+            return normalized_address(value)
+        except InvalidAddressError:
             raise PydanticCustomError(
                 "email", translatable("enter an email address in the form name@example.com")
             ) from None

@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from email_validator import EmailNotValidError, validate_email
-
 from frontdesk.config import MailboxSettings, Settings
 from frontdesk.hours.zones import offset_name
 from frontdesk.intake import Accepted, InboundMessage, accept, append
 from frontdesk.intake.routing import route
-from frontdesk.mail.addresses import mailbox_key
+from frontdesk.mail.addresses import InvalidAddressError, mailbox_key, normalized_address
 from frontdesk.mail.machine import MachineKind, classify
 from frontdesk.mail.message import MailAddress, MailLimits, ParsedEmail
 from frontdesk.mail.parse import parse_email
@@ -218,8 +216,8 @@ def _sender(mail: ParsedEmail) -> MailAddress | None:
     if mail.sender is None:
         return None
     try:
-        address = validate_email(mail.sender.email, check_deliverability=False).normalized
-    except EmailNotValidError:
+        address = normalized_address(mail.sender.email)
+    except InvalidAddressError:
         return None
     return MailAddress(email=address, name=" ".join(mail.sender.name.split())[:MAX_NAME_CHARS])
 
