@@ -358,3 +358,35 @@ def test_the_holidays_library_is_only_imported_when_a_calendar_uses_it():
     subprocess.run(
         [sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[2] / "layers/frontdesk"
     )
+
+
+def test_a_calendar_with_holidays_imports_its_country_alone():
+    # holidays.country_holidays would import all 250 countries (a quarter of a cold start).
+    script = (
+        "import sys, datetime as d\n"
+        "from frontdesk.hours.calendar import BusinessCalendar\n"
+        "c = BusinessCalendar(time_zone='Europe/Berlin', weekly={'monday': ('09:00-17:00',)},\n"
+        "                     holidays={'country': 'DE', 'subdivision': 'BE'})\n"
+        "c.next_opening(d.datetime(2026, 12, 24, tzinfo=d.UTC))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('holidays.countries')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2] / "layers/frontdesk",
+    )
+    assert done.stdout.strip() == "['holidays.countries.germany']"
+
+
+@pytest.mark.parametrize(
+    ("country", "subdivision", "categories"),
+    [("DE", "BE", ("public",)), ("KZ", None, ("public",)), ("US", "CA", ("public",)),
+     ("GB", "SCT", ("public",)), ("JP", None, ("public",)), ("DE", "BY", ("public", "catholic"))],
+)  # fmt: skip
+def test_holiday_dates_are_the_librarys(country: str, subdivision: str | None, categories: tuple[str, ...]):
+    source = HolidaySource(country=country, subdivision=subdivision, categories=categories)
+    for year in (2026, 2027):
+        expected = holidays.country_holidays(country, subdiv=subdivision, years=year, categories=categories)
+        assert source.dates(year) == frozenset(expected)

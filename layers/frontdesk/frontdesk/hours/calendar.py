@@ -36,6 +36,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -473,32 +474,63 @@ def _merged(spans: Iterable[Span]) -> Iterator[Span]:
 
 @functools.cache
 def _country_codes() -> frozenset[str]:
-    # The registry alone: importing all 250 country modules would cost a cold start ~60 ms more.
     from holidays.registry import COUNTRIES  # lazily: most Lambda paths never need holidays
 
     return frozenset(entry[1] for entry in COUNTRIES.values())
 
 
+_COUNTRY_IMPORT = threading.Lock()
+
+
+@functools.cache
+def _country_class(country: str) -> Any:
+    """The library's holidays class for a country, from that country's module alone.
+
+    `holidays.country_holidays` imports the `holidays.countries` package, whose __init__ imports
+    all 250 countries: a quarter of a function's cold start, paid by every function that loads
+    settings with a calendar. The registry names the module and class a code belongs to."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from holidays import registry
+
+    module_name, class_name = next(
+        (f"holidays.countries.{module}", names[0])
+        for module, names in registry.COUNTRIES.items()
+        if country in names[1:]
+    )
+    with _COUNTRY_IMPORT:
+        module = sys.modules.get(module_name)
+        if module is None:
+            path = Path(registry.__file__).parent / "countries" / f"{module_name.rpartition('.')[2]}.py"
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:  # pragma: no cover (the file is the registry's)
+                raise ImportError(f"cannot load {module_name}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[module_name]
+                raise
+    return getattr(module, class_name)
+
+
 @functools.cache
 def _subdivisions(country: str) -> tuple[str, ...]:
-    import holidays
-
-    return tuple(type(holidays.country_holidays(country, years=())).subdivisions)
+    return tuple(_country_class(country).subdivisions)
 
 
 @functools.cache
 def _supported_categories(country: str) -> frozenset[str]:
-    import holidays
-
-    return frozenset(holidays.country_holidays(country, years=()).supported_categories)
+    return frozenset(_country_class(country).supported_categories)
 
 
 @functools.lru_cache(maxsize=256)
 def _holiday_dates(
     country: str, subdivision: str | None, categories: tuple[str, ...], year: int
 ) -> frozenset[date]:
-    import holidays
-
     # observed=True (the default) includes substitute days for holidays falling on a weekend.
-    found = holidays.country_holidays(country, subdiv=subdivision, years=year, categories=categories)
+    found = _country_class(country)(subdiv=subdivision, years=year, categories=categories)
     return frozenset(found)
