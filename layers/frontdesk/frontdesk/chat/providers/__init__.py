@@ -1,19 +1,50 @@
 """The chat platforms Frontdesk takes webhooks from, by the name in the webhook's path.
 
-Adapters are small and import only the standard library and pydantic (already loaded by the ticket
-model): building the registry costs next to nothing at cold start.
+An adapter is imported when a request first names it: a function serves one platform per request,
+and the helpers in this package (payloads) are shared with code that never parses a webhook, such
+as the senders, which should not pay for five adapters at cold start.
 """
 
-from frontdesk.chat.providers.base import Provider
-from frontdesk.chat.providers.generic import GenericProvider
-from frontdesk.chat.providers.meta import MetaProvider
-from frontdesk.chat.providers.slack import SlackProvider
-from frontdesk.chat.providers.telegram import TelegramProvider
-from frontdesk.chat.providers.twilio import TwilioProvider
+from __future__ import annotations
 
-PROVIDERS: dict[str, Provider] = {
-    provider.name: provider
-    for provider in (GenericProvider(), TelegramProvider(), SlackProvider(), MetaProvider(), TwilioProvider())
+import importlib
+from collections.abc import Iterator, Mapping
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from frontdesk.chat.providers.base import Provider
+
+# name in the path -> (module in this package, adapter class)
+_ADAPTERS = {
+    "generic": ("generic", "GenericProvider"),
+    "telegram": ("telegram", "TelegramProvider"),
+    "slack": ("slack", "SlackProvider"),
+    "meta": ("meta", "MetaProvider"),
+    "twilio": ("twilio", "TwilioProvider"),
 }
+
+
+@cache
+def _adapter(name: str) -> Provider:
+    module, class_name = _ADAPTERS[name]
+    adapter: Provider = getattr(importlib.import_module(f"{__name__}.{module}"), class_name)()
+    return adapter
+
+
+class _Providers(Mapping[str, "Provider"]):
+    def __getitem__(self, name: str) -> Provider:
+        if name not in _ADAPTERS:
+            raise KeyError(name)
+        return _adapter(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_ADAPTERS)
+
+    def __len__(self) -> int:
+        return len(_ADAPTERS)
+
+
+PROVIDERS: Mapping[str, Provider] = _Providers()
 
 __all__ = ["PROVIDERS"]
