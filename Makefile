@@ -17,6 +17,13 @@ BUILD_DIR := .aws-sam/build
 SAM_BUILD_ARGS ?= --parallel --cached
 # The layer's pip (layers/frontdesk/Makefile): .venv-sam's, which is recent and always there.
 export LAYER_PIP := $(abspath $(SAM_VENV))/bin/python -m pip
+# The CPython 3.13 that compiles the layer's and the functions' bytecode (their Makefiles): python3.13
+# if it runs, else pyenv's; empty when there is none (they then ship without, and the layer warns).
+ifeq ($(origin PYTHON313),undefined)
+export PYTHON313 := $(shell for python in python3.13 "$$(pyenv root 2>/dev/null || echo "$${PYENV_ROOT:-$$HOME/.pyenv}")"/versions/3.13*/bin/python3.13; do \
+  "$$python" -c 'import sys; assert sys.version_info[:2] == (3, 13); print(sys.executable)' 2>/dev/null && break; \
+  done)
+endif
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
