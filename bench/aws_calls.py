@@ -1,10 +1,10 @@
 """AWS calls per event: the operations each handler makes for one representative event, next to
 the floor the design can justify.
 
-Counted with a botocore `before-call` hook on boto3's default session (where frontdesk.aws makes
+Counted with a botocore `before-parameter-build` hook on boto3's default session (where frontdesk.aws makes
 its clients), active only on a thread while a handler runs there: the script's own calls and the
-stream pump's polling are nobody's. `before-call` fires once per operation, so botocore's own
-retries (none here) would not be counted. Warm: settings are loaded before the first event; the
+stream pump's polling are nobody's. `before-parameter-build` fires once per operation, so
+botocore's own retries (none here) would not be counted. Warm: settings are loaded before the first event; the
 one-time SSM read of a cold start is reported on its own.
 
     .venv/bin/python bench/aws_calls.py
@@ -44,21 +44,33 @@ _SURVEY_URL = re.compile(r"https?://\S+/surveys/(?P<token>[A-Za-z0-9._-]+)")
 Handler = Callable[[Any, Any], Any]
 
 
+class Calls(list[str]):
+    """`service:Operation` of each call, in order; the DynamoDB ones' parameters alongside (what
+    bench/cost.py prices)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dynamodb: list[tuple[str, dict[str, Any]]] = []
+        self.invocations = 1  # of the function; the stream consumer's are counted as they come
+
+
 class CallRecorder:
-    """Records `service:Operation` for every API call made on a thread while `watching()` is
-    active there (thread-local, as the tests' PermissionWatch does)."""
+    """Records every API call made on a thread while `watching()` is active there (thread-local,
+    as the tests' PermissionWatch does)."""
 
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def record(self, model: Any, **_: Any) -> None:
-        calls: list[str] | None = getattr(self._local, "calls", None)
+    def record(self, model: Any, params: Any = None, **_: Any) -> None:
+        calls: Calls | None = getattr(self._local, "calls", None)
         if calls is not None:
             calls.append(f"{model.service_model.service_name}:{model.name}")
+            if model.service_model.service_name == "dynamodb" and isinstance(params, dict):
+                calls.dynamodb.append((model.name, dict(params)))
 
     @contextmanager
-    def watching(self) -> Iterator[list[str]]:
-        calls: list[str] = []
+    def watching(self) -> Iterator[Calls]:
+        calls = Calls()
         self._local.calls = calls
         try:
             yield calls
@@ -77,12 +89,12 @@ def installed(recorder: CallRecorder) -> Iterator[None]:
         boto3.setup_default_session(region_name=REGION)
     session = boto3.DEFAULT_SESSION
     assert session is not None
-    session.events.register("before-call", recorder.record, unique_id=_HOOK_ID)
+    session.events.register("before-parameter-build", recorder.record, unique_id=_HOOK_ID)
     runtime.reset()
     try:
         yield
     finally:
-        session.events.unregister("before-call", unique_id=_HOOK_ID)
+        session.events.unregister("before-parameter-build", unique_id=_HOOK_ID)
         runtime.reset()
 
 
@@ -91,7 +103,7 @@ class Measured:
     """What one run measured: the one-time calls of a cold start, and the calls per path."""
 
     cold_start: list[str]
-    paths: dict[str, list[str]] = field(default_factory=dict)
+    paths: dict[str, Calls] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -170,7 +182,8 @@ class _Consumer:
     def __init__(self, recorder: CallRecorder, context: Any) -> None:
         self.recorder = recorder
         self.context = context
-        self.calls: list[str] = []
+        self.calls = Calls()
+        self.invocations = 0
         self._lock = threading.Lock()
 
     def invoke(self, event: dict[str, Any]) -> Any:
@@ -185,10 +198,13 @@ class _Consumer:
             finally:
                 with self._lock:
                     self.calls.extend(calls)
+                    self.calls.dynamodb.extend(calls.dynamodb)
+                    self.invocations += 1
 
-    def take(self) -> list[str]:
+    def take(self) -> Calls:
         with self._lock:
-            taken, self.calls = self.calls, []
+            taken, self.calls = self.calls, Calls()
+            taken.invocations, self.invocations = self.invocations, 0
         return taken
 
 
@@ -229,7 +245,7 @@ def count_calls(
         def call(name: str, handler: Callable[[], Any]) -> Any:
             with recorder.watching() as calls:
                 result = handler()
-            measured.paths[name] = list(calls)
+            measured.paths[name] = calls
             return result
 
         (subscription,) = template.streams
@@ -250,7 +266,7 @@ def count_calls(
         pump.start()
         _check(pump.idle.wait(30), "the stream pump did not start")
 
-        def effects(name: str | None) -> list[str]:
+        def effects(name: str | None) -> Calls:
             """What the stream consumer did for the writes so far (their own writes included)."""
             for _ in range(3):  # the consumer's writes are records too: settle until quiet
                 _check(pump.wait_until_handled(30), "stream records still in flight")
@@ -352,9 +368,11 @@ def count_calls(
                 {"Content-Type": "application/json"},
                 "AgentApiFunction",
             )
-            resolved = agent_api.lambda_handler(resolve_event, context)
+            resolved = call(
+                "resolution (agent API)", lambda: agent_api.lambda_handler(resolve_event, context)
+            )
             _check(resolved["statusCode"] == 200, f"the ticket could not be resolved: {resolved}")
-            effects(None)
+            effects("resolution (stream)")
             ticket = runtime.ticket_store().get_ticket(reference)
             if ticket is None or ticket.resolved_at is None:
                 raise RuntimeError("the ticket is not resolved")
@@ -403,7 +421,7 @@ def rows(measured: Measured) -> list[list[str]]:
     header = ["path", "calls", "operations", "floor", "floor justification", "over floor", "why"]
     table = [header]
     for name, floor in FLOORS.items():
-        operations = measured.paths.get(name, [])
+        operations: list[str] = measured.paths.get(name) or []
         over = len(operations) - floor.calls
         table.append(
             [
@@ -437,35 +455,45 @@ def markdown(measured: Measured) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-    from datetime import UTC, datetime
-
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.parse_args(argv)
+def measure_on_moto() -> tuple[Measured, dict[tuple[str, str], dict[str, Any]]]:
+    """One run on moto: the calls per path, and the table's items afterwards (their sizes price
+    the writes in bench/cost.py), by (pk, sk)."""
     import contextlib
     import io
     import logging
     import os
+    from datetime import UTC, datetime
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from bench.reliability import start_stack
+    from bench.reliability import remove_injector, start_stack
     from frontdesk_tools.local.worker import LocalLambdaContext
 
     # A Wednesday morning in Berlin: the desk is open (as in the tests).
     stack = start_stack(datetime(2026, 11, 25, 9, 30, tzinfo=UTC))
     try:
-        from bench.reliability import remove_injector
-
         remove_injector()  # no faults here; counts only
         context = LocalLambdaContext("aws-calls", timeout_seconds=30, memory_mb=256, request_id="aws-calls")
         with contextlib.redirect_stdout(io.StringIO()):  # the handlers' logs and metrics
             measured = count_calls(stack.template, stack.stack, stack.server.lock, context)
+        dynamodb = stack.client("dynamodb")
+        items: dict[tuple[str, str], dict[str, Any]] = {}
+        for page in dynamodb.get_paginator("scan").paginate(TableName=stack.physical("TicketsTable")):
+            for item in page["Items"]:
+                items[(item["pk"]["S"], item["sk"]["S"])] = item
     finally:
         stack.server.stop()
+    return measured, items
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.parse_args(argv)
+    measured, _ = measure_on_moto()
     print(markdown(measured))
     return 0
 

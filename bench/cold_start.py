@@ -220,6 +220,7 @@ class Case:
     floor_instr: int | None = None
     warm_us: float | None = None
     stdlib_us: float | None = None
+    log_bytes: int = 0  # what one cold invocation logs
 
 
 # -- events and canned answers -------------------------------------------------------------------
@@ -495,6 +496,8 @@ class Runner:
         if done.returncode != 0 or not lines:
             raise RuntimeError(f"{spec.name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
         report: dict[str, Any] = json.loads(lines[-1])
+        # What the handler logged (Powertools' lines and metrics documents), the report aside.
+        report["log_bytes"] = len(done.stdout.encode()) - len(lines[-1].encode()) - 1
         return elapsed, report
 
     def instructions(self, spec: Path) -> int | None:
@@ -542,6 +545,7 @@ def _pyc_valid(source: Path, pyc: Path) -> bool:
 
 
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "urllib3")  # Lambda's python3.13 ships them
+INSTALL_ARTIFACTS = ("__editable__", "_distutils_hack")  # this venv's own, nothing Lambda runs
 
 
 def layer_bytecode(modules: list[str], layer: Path) -> tuple[int, int, int]:
@@ -558,7 +562,7 @@ def layer_bytecode(modules: list[str], layer: Path) -> tuple[int, int, int]:
         if relative is None:
             continue  # stdlib (the runtime ships its bytecode) or the function's own code
         source = layer / relative
-        if relative.parts[0] in RUNTIME_PACKAGES:
+        if relative.parts[0] in RUNTIME_PACKAGES or relative.parts[0].startswith(INSTALL_ARTIFACTS):
             continue
         if not source.is_file():
             absent += 1
@@ -590,7 +594,7 @@ def sizes() -> dict[str, int]:
 # -- the table ----------------------------------------------------------------------------------
 
 
-def _mib(size: int | None) -> str:
+def mib(size: int | None) -> str:
     return (
         "n/a"
         if size is None
@@ -600,11 +604,21 @@ def _mib(size: int | None) -> str:
     )
 
 
-def _minstr(value: int | None) -> str:
+def minstr(value: int | None) -> str:
     return "n/a" if value is None else f"{value / 1e6:,.1f} M"
 
 
-def table(cases: list[Case], compiled: dict[str, str], built: dict[str, int], valgrind_note: str) -> str:
+def markdown_table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
+        for row in rows
+    ]
+    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return "\n".join(lines)
+
+
+def table(cases: list[Case], compiled: dict[str, str], built: dict[str, int]) -> str:
     header = [
         "handler",
         "status",
@@ -635,22 +649,16 @@ def table(cases: list[Case], compiled: dict[str, str], built: dict[str, int], va
                 f"{cold:.0f}",
                 f"{floor:.0f}",
                 f"{cold / floor:.2f}",
-                _minstr(case.cold_instr),
-                _minstr(case.floor_instr),
+                minstr(case.cold_instr),
+                minstr(case.floor_instr),
                 ratio,
                 "n/a" if case.warm_us is None else f"{case.warm_us:,.0f}",
                 "n/a" if case.stdlib_us is None else f"{case.stdlib_us:,.0f}",
                 compiled.get(case.name, "n/a"),
-                _mib(built.get(FUNCTION_IDS[case.name])),
+                mib(built.get(FUNCTION_IDS[case.name])),
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
-        "| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
-        for row in rows
-    ]
-    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    return "\n".join(lines)
+    return markdown_table(rows)
 
 
 def measure(names: list[str], shown: list[str], runs: int, use_valgrind: bool) -> dict[str, Case]:
@@ -681,6 +689,7 @@ def measure(names: list[str], shown: list[str], runs: int, use_valgrind: bool) -
                 cold_spec, floor_spec = specs[name]
                 elapsed, report = runner.run(cold_spec)
                 cases[name].cold_ms.append(elapsed)
+                cases[name].log_bytes = int(report["log_bytes"])
                 if str(report["status"]) != cases[name].status:
                     raise RuntimeError(f"{name}: answered {report['status']}, warm-up {cases[name].status}")
                 cases[name].floor_ms.append(runner.run(floor_spec)[0])
@@ -699,7 +708,9 @@ def measure(names: list[str], shown: list[str], runs: int, use_valgrind: bool) -
     return cases
 
 
-def print_report(cases: list[Case], runs: int, use_valgrind: bool) -> None:
+def compiled_from_source(cases: list[Case]) -> dict[str, str]:
+    """Per handler: the imported modules the built layer would compile at a cold start, and the
+    function's own; empty without a build."""
     layer = BUILD_DIR / "FrontdeskLayer" / "python"
     compiled: dict[str, str] = {}
     if layer.is_dir():
@@ -707,35 +718,49 @@ def print_report(cases: list[Case], runs: int, use_valgrind: bool) -> None:
             _, uncompiled, absent = layer_bytecode(case.modules, layer)
             own = function_compiled_from_source(case.name)
             compiled[case.name] = f"{uncompiled} layer + {own} app" + (
-                f" + {absent} missing" if absent else ""
+                f" ({absent} venv-only)" if absent else ""
             )
+    return compiled
+
+
+def print_notes(use_valgrind: bool) -> None:
+    """What the table's columns mean, and the layers' sizes."""
     if shutil.which("valgrind") is None:
-        valgrind_note = "instr: n/a (valgrind not installed)"
+        print("instr: n/a (valgrind not installed)")
     elif not use_valgrind:
-        valgrind_note = "instr: n/a (skipped: --quick or --no-valgrind)"
+        print("instr: n/a (skipped: --quick or --no-valgrind)")
     else:
-        valgrind_note = "instr: valgrind --tool=cachegrind --cache-sim=no, one run each (deterministic)"
+        print("instr: valgrind --tool=cachegrind --cache-sim=no, one run each (deterministic)")
+    print(
+        "warm: the same event again in the same process, median of "
+        f"{WARM_EVENTS}; stdlib: the runtime's JSON decode of the event and a standard-library "
+        "parse of its body or mail, same input"
+    )
+    if (BUILD_DIR / "FrontdeskLayer" / "python").is_dir():
+        print(
+            f"compiled from source: imported modules the built layer ships without valid {BYTECODE_TAG} "
+            "bytecode, and the function's own .py files (venv-only: this machine's packages the "
+            "layer does not have, e.g. a newer pydantic's module)"
+        )
+    else:
+        print("compiled from source: n/a (no .aws-sam/build: run `make build`)")
     built = sizes()
+    if built:
+        layers = {name: size for name, size in built.items() if name.endswith("Layer")}
+        print(
+            "layers (unzipped): " + ", ".join(f"{name} {mib(size)}" for name, size in sorted(layers.items()))
+        )
+    else:
+        print("sizes: n/a (no .aws-sam/build: run `make build`)")
+
+
+def print_report(cases: list[Case], runs: int, use_valgrind: bool) -> None:
     print(
         f"Cold start, Python {sys.version.split()[0]} on this machine, median of {runs} fresh processes "
         f"(floor: boto3 + the same clients and stubbed calls)"
     )
-    print(table(cases, compiled, built, valgrind_note))
-    print(valgrind_note)
-    if layer.is_dir():
-        print(
-            f"compiled from source: imported modules the built layer ships without valid {BYTECODE_TAG} "
-            "bytecode, and the function's own .py files"
-        )
-    else:
-        print("compiled from source: n/a (no .aws-sam/build: run `make build`)")
-    if built:
-        layers = {name: size for name, size in built.items() if name.endswith("Layer")}
-        print(
-            "layers (unzipped): " + ", ".join(f"{name} {_mib(size)}" for name, size in sorted(layers.items()))
-        )
-    else:
-        print("sizes: n/a (no .aws-sam/build: run `make build`)")
+    print(table(cases, compiled_from_source(cases), sizes()))
+    print_notes(use_valgrind)
 
 
 def main(argv: list[str] | None = None) -> int:

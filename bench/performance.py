@@ -1,0 +1,136 @@
+"""Frontdesk's performance in one table: per function, its cold start against the floor, the
+bytecode it would compile, its warm time per event next to a standard-library parse, the AWS
+calls of each path it serves against their floor, and its size; then the cost of a ticket.
+
+    .venv/bin/python bench/performance.py            # about 100 s: 3 runs, instruction counts
+    .venv/bin/python bench/performance.py --quick    # CI: 3 runs, no valgrind (about 30 s)
+
+The parts come from bench/cold_start.py (fresh processes, AWS stubbed, cachegrind), bench/
+aws_calls.py (the handlers on moto, every call counted) and bench/cost.py (the price model);
+each also runs alone, and each module's docstring says how it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for _path in (ROOT, ROOT / "layers" / "frontdesk", ROOT / "tools"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from bench import aws_calls, cold_start, cost  # noqa: E402 (the paths above first)
+
+# The paths of bench/aws_calls.py each function serves.
+PATHS_OF = {
+    "web_form": ["new form ticket", "form retry (same Idempotency-Key)"],
+    "chat_webhook": ["chat message (generic webhook)"],
+    "inbound_email": ["new email ticket", "email reply (threaded)"],
+    "ticket_events": ["acknowledgement (stream)", "agent reply delivery (stream)"],
+    "agent_api": ["agent reply (agent API)"],
+    "survey_sender": ["survey send"],
+    "surveys": ["survey answer"],
+    "mail_feedback": [],
+}
+MEMORY_MB = {"inbound_email": 512}  # infra/template.yaml; the others take the Globals' 256
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="no instruction counts (CI)")
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes per function (median)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+
+    names = list(cold_start.HANDLERS)
+    cases = cold_start.measure(names, names, args.runs, use_valgrind=not args.quick)
+    measured, items = aws_calls.measure_on_moto()
+
+    python = sys.version.split()[0]
+    print(f"Frontdesk, Python {python} on this machine; cold: median of {args.runs} fresh processes")
+    print(table([cases[name] for name in names], measured))
+    cold_start.print_notes(not args.quick)
+    print()
+    functions = {
+        name: cost.FunctionFigures(
+            cold_ms=sorted(case.cold_ms)[len(case.cold_ms) // 2],
+            warm_ms=(case.warm_us or 0.0) / 1000,
+            memory_mb=MEMORY_MB.get(name, 256),
+            log_bytes=case.log_bytes,
+        )
+        for name, case in cases.items()
+    }
+    for title, scope in cost.SCOPES.items():
+        cold = cost.ticket_cost(measured.paths, items, functions, scope=scope, warm=False)
+        warm = cost.ticket_cost(measured.paths, items, functions, scope=scope, warm=True)
+        print(cost.markdown(title, cold, warm))
+        print()
+    print(f"({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+def table(cases: list[cold_start.Case], measured: aws_calls.Measured) -> str:
+    compiled = cold_start.compiled_from_source(cases)
+    built = cold_start.sizes()
+    header = [
+        "function",
+        "status",
+        "cold ms",
+        "floor ms",
+        "instr",
+        "floor instr",
+        "instr ratio",
+        "compiled at start",
+        "warm µs",
+        "stdlib µs",
+        "AWS calls per path (floor)",
+        "size",
+    ]
+    rows = [header]
+    for case in cases:
+        calls = "; ".join(
+            f"{path} {len(measured.paths.get(path) or [])} ({aws_calls.FLOORS[path].calls})"
+            for path in PATHS_OF[case.name]
+        )
+        rows.append(
+            [
+                case.name,
+                case.status,
+                f"{sorted(case.cold_ms)[len(case.cold_ms) // 2]:.0f}",
+                f"{sorted(case.floor_ms)[len(case.floor_ms) // 2]:.0f}",
+                cold_start.minstr(case.cold_instr),
+                cold_start.minstr(case.floor_instr),
+                f"{case.cold_instr / case.floor_instr:.2f}"
+                if case.cold_instr and case.floor_instr
+                else "n/a",
+                compiled.get(case.name, "n/a"),
+                "n/a" if case.warm_us is None else f"{case.warm_us:,.0f}",
+                "n/a" if case.stdlib_us is None else f"{case.stdlib_us:,.0f}",
+                calls or "-",
+                cold_start.mib(built.get(cold_start.FUNCTION_IDS[case.name])),
+            ]
+        )
+    rows.append(
+        [
+            "any function, once",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            f"settings {len(measured.cold_start)} (1)",
+            "",
+        ]
+    )
+    return cold_start.markdown_table(rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
