@@ -171,13 +171,12 @@ class FakeTicketStore(TicketStore):
         self.tickets[ticket.reference] = stored.model_copy(update=changes)
         self._record(message, inbound, email_message_ids)
 
-    def first_sighting(self, digest: str, now: datetime, until: datetime) -> bool:
+    def remember_signed_request(self, digest: str, now: datetime, until: datetime) -> bool:
         check_key(f"REPLAY#{digest}", "REPLAY", "PutItem")
-        return digest not in self.sightings  # pending until finished
-
-    def finish_sighting(self, digest: str) -> None:
-        check_key(f"REPLAY#{digest}", "REPLAY", "UpdateItem")
+        if digest in self.sightings:
+            return False
         self.sightings.add(digest)
+        return True
 
     def _check_writes(
         self,

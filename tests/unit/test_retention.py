@@ -123,7 +123,7 @@ def writes() -> list[tuple[str, dict[str, Any]]]:
     store.create_ticket(ticket, message, inbound, quota=HourlyQuota("form:203.0.113.0/32", 30))
     store.claim_acknowledgement(ticket.reference, "ana@example.org", NOW, 3)
     store.suppress_address("ana@example.org", "bounce", NOW + timedelta(days=30), NOW)
-    store.first_sighting("digest", NOW, NOW + timedelta(minutes=5))
+    store.remember_signed_request("digest", NOW, NOW + timedelta(minutes=5))
     store.record_first_response(ticket.reference, NOW, timedelta(hours=1), NOW + timedelta(days=8))
     return client.writes
 

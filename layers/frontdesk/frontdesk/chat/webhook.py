@@ -4,7 +4,9 @@ platform allows it.
 Answers: 404 unknown or unconfigured provider; 413 too large; 401 bad, missing or stale
 signature, or a replayed signed request; 403 a failed subscription handshake; 400 malformed
 payload; 200 for everything valid, including events Frontdesk does not handle (so platforms stop
-retrying) and repeat deliveries (stored once). Nothing is stored before the checks pass.
+retrying) and repeat deliveries (stored once). Nothing is stored before the signature checks
+pass; an exact replay is refused once handled (which, its messages' ids being taken, stores
+nothing).
 """
 
 from __future__ import annotations
@@ -79,16 +81,15 @@ def handle_webhook(
     try:
         provider.verify(webhook, _secrets(configured))
         parsed = provider.parse(webhook)
-        sighting = _sighting(name, webhook)
-        if sighting and not store.first_sighting(sighting, now, now + _REMEMBERED):
-            raise WebhookRejectedError(401, "replayed")
     except WebhookRejectedError as rejected:
         return _refused(rejected.status, rejected.reason, name, rejected.errors)
-    except (ClientError, BotoCoreError):
-        return _unavailable(name, "chat webhook could not be checked for a replay")
     answer = _handle(parsed, provider, configured, name, settings=settings, store=store, now=now)
-    if sighting and answer["statusCode"] < 500:
-        _finish_sighting(store, sighting, name)
+    # A replay is recognised after its handling, which stored nothing: its messages' ids were
+    # taken the first time. One write, and only for a request handled for good (never for a
+    # 5xx, which the platform sends again).
+    sighting = _sighting(name, webhook)
+    if sighting and answer["statusCode"] < 500 and not _remembered(store, sighting, name, now):
+        return _refused(401, "replayed", name)
     return answer
 
 
@@ -130,13 +131,15 @@ def _unavailable(name: str, what: str) -> dict[str, Any]:
     return json_response(503, {"error": "unavailable"}, {"Retry-After": "5"})
 
 
-def _finish_sighting(store: TicketStore, sighting: str, name: str) -> None:
+def _remembered(store: TicketStore, sighting: str, name: str, now: datetime) -> bool:
+    """True unless the request was remembered before (a replay)."""
     try:
-        store.finish_sighting(sighting)
+        return store.remember_signed_request(sighting, now, now + _REMEMBERED)
     except (ClientError, BotoCoreError):
-        # Left pending: the same request again is handled again, and its messages are
-        # recognised by their ids. Weaker replay protection for a while, nothing lost.
-        logger.warning("webhook request not marked handled", extra={"provider": name})
+        # Handled but not remembered: the same request again is handled again, and its messages
+        # are recognised by their ids. Weaker replay protection for a while, nothing lost.
+        logger.warning("webhook request not remembered", extra={"provider": name})
+        return True
 
 
 def _store_messages(

@@ -715,42 +715,24 @@ class TicketStore:
             put["Put"]["ExpressionAttributeValues"] = _serialise({":previous": claim.previous})
         return put
 
-    def first_sighting(self, digest: str, now: datetime, until: datetime) -> bool:
-        """Remember a signed request until `until`; False when it was handled before (a replay).
-
-        The record stays `pending` until finish_sighting(): a request whose handling failed (the
-        platform got a 5xx and sends the same signed request again) is not refused as a replay,
-        which would lose its message. Two pending deliveries at once both pass; the inbound
-        key keeps their message to one ticket."""
-        item = {"entity": REPLAY_ENTITY, "expires_at": int(until.timestamp()), "state": "pending"}
+    def remember_signed_request(self, digest: str, now: datetime, until: datetime) -> bool:
+        """Remember a signed request, once handled, until `until`; False when it was remembered
+        before (this is a replay). Written after the handling, so a request whose handling failed
+        (the platform got a 5xx and sends it again) is never refused as a replay."""
+        item = {"entity": REPLAY_ENTITY, "expires_at": int(until.timestamp())}
         try:
             self._client.put_item(
                 TableName=self.table_name,
                 Item={**_replay_key(digest), **_serialise(item)},
                 # An expired record that TTL has not deleted yet no longer counts.
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #state = :pending",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={
-                    ":now": {"N": str(int(now.timestamp()))},
-                    ":pending": {"S": "pending"},
-                },
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
             raise
         return True
-
-    def finish_sighting(self, digest: str) -> None:
-        """The signed request was handled: from now on the same request is a replay."""
-        self._client.update_item(
-            TableName=self.table_name,
-            Key=_replay_key(digest),
-            UpdateExpression="SET #state = :done",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":done": {"S": "done"}},
-        )
 
     # -- reading --------------------------------------------------------------------------------
 
