@@ -41,9 +41,8 @@ def test_a_transaction_sent_again_with_its_token_succeeds_without_applying_twice
             TransactItems=[_put(aws.table_name, pk, "second")], ClientRequestToken=token
         )
     assert mismatch.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
-    stored = dynamodb.get_item(
-        TableName=aws.table_name, Key={"pk": {"S": pk}, "sk": {"S": "MOTO-FIDELITY"}}
-    )["Item"]
+    key = {"pk": {"S": pk}, "sk": {"S": "MOTO-FIDELITY"}}
+    stored = dynamodb.get_item(TableName=aws.table_name, Key=key)["Item"]
     assert stored["note"] == {"S": "first"}
 
 
