@@ -138,14 +138,12 @@ FLOORS: dict[str, Floor] = {
 WHY: dict[str, str] = {
     "email reply (threaded)": "GetItem of the ticket once the index names it (mail/threads.py: "
     "participants, status and reopen window are on the ticket item)",
-    "chat message (generic webhook)": "PutItem before and UpdateItem after, remembering the signed "
-    "request against replays (chat/webhook.py first_sighting/finish_sighting); GetItem of the "
-    "conversation item before the transaction (chat/intake.py _current_ticket)",
+    "chat message (generic webhook)": "GetItem of the conversation item before the transaction "
+    "(chat/intake.py _current_ticket); PutItem after it, remembering the signed request against "
+    "exact replays (chat/webhook.py, timestamp-signed providers only)",
     "acknowledgement (stream)": "the claim is a transaction (ticket, suppression list, sender's "
     "hourly count); after the send a second transaction records the message and its Message-ID "
     "index item (store.record_acknowledgement); events:PutEvents publishes ticket.created",
-    "agent reply (agent API)": "PutItem of a first-response sample for the measured promise "
-    "(agents/api.py _record_first_response), outside the reply's transaction",
     "agent reply delivery (stream)": "GetItem of the ticket after the claim (notify/replies.py: "
     "address, subject and threading are on the ticket); a transaction after the send records the "
     "delivery and the Message-ID index item (store.finish_delivery)",

@@ -4,6 +4,7 @@ their status allows. (The authorizer in front of it is tested with the local gat
 import hashlib
 import hmac
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -217,6 +218,21 @@ def test_a_public_reply_is_mailed_in_the_thread_and_counts_as_the_first_response
     assert store.first_response_samples(
         clock.now() - timedelta(minutes=5), clock.now() + timedelta(minutes=1)
     )
+
+
+def test_two_first_replies_at_once_leave_one_first_response_sample(aws: Aws, function_env, lambda_context):
+    reference = create_ticket(lambda_context, "two-first-replies", subject="Invoice 78")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = list(pool.map(lambda text: reply(lambda_context, reference, text)[0], ["One.", "Two."]))
+
+    assert statuses == [201, 201]  # the slower one was told the ticket changed, and tried again
+    (sample,) = [
+        item
+        for item in aws.items()
+        if item.get("entity", {}).get("S") == "response_sample" and item["sk"]["S"].endswith(reference)
+    ]
+    assert int(sample["seconds"]["N"]) >= 0
 
 
 def test_an_internal_note_is_never_sent(aws: Aws, stream, lambda_context):

@@ -10,6 +10,7 @@ from frontdesk.hours import measured
 from frontdesk.hours.measured import median_first_response
 from frontdesk.notify.acknowledgement import compose, compose_chat_reply
 from frontdesk.tickets.model import Channel, Requester, Ticket
+from frontdesk.tickets.store import FirstResponseSample, _serialise
 from tests.conftest import CLOSED_INSTANT, OPEN_INSTANT
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -23,9 +24,11 @@ def store(function_env):
 
 
 def record(store, responded_at: datetime, hours: float, reference: str) -> None:
-    store.record_first_response(
+    """A sample as an agent's first reply writes it (in the reply's transaction)."""
+    sample = FirstResponseSample(
         reference, responded_at, timedelta(hours=hours), responded_at + timedelta(days=8)
     )
+    store._client.put_item(TableName=store.table_name, Item=_serialise(sample.item()))
 
 
 def ticket(created_at: datetime) -> Ticket:

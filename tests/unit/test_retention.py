@@ -14,7 +14,13 @@ from samtranslator.yaml_helper import yaml_parse
 
 from frontdesk.mail.storage import attachment_key, ticket_prefix
 from frontdesk.tickets.model import Channel, Direction, Message, MessageKind, Requester, Ticket
-from frontdesk.tickets.store import HourlyQuota, InboundRecord, TicketStore, message_from_image
+from frontdesk.tickets.store import (
+    FirstResponseSample,
+    HourlyQuota,
+    InboundRecord,
+    TicketStore,
+    message_from_image,
+)
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
 DOCUMENT: dict[str, Any] = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
@@ -124,7 +130,11 @@ def writes() -> list[tuple[str, dict[str, Any]]]:
     store.claim_acknowledgement(ticket.reference, "ana@example.org", NOW, 3)
     store.suppress_address("ana@example.org", "bounce", NOW + timedelta(days=30), NOW)
     store.remember_signed_request("digest", NOW, NOW + timedelta(minutes=5))
-    store.record_first_response(ticket.reference, NOW, timedelta(hours=1), NOW + timedelta(days=8))
+    reply = message.model_copy(
+        update={"message_id": "m2", "direction": Direction.OUTBOUND, "kind": MessageKind.AGENT_REPLY}
+    )
+    sample = FirstResponseSample(ticket.reference, NOW, timedelta(hours=1), NOW + timedelta(days=8))
+    store.add_agent_message(ticket, reply, NOW, sample)
     return client.writes
 
 
@@ -146,7 +156,11 @@ def test_tickets_and_messages_have_no_expiry(writes: list[tuple[str, dict[str, A
 def test_a_message_names_its_idempotency_item_and_reads_back_without_it(
     writes: list[tuple[str, dict[str, Any]]],
 ):
-    (message_put,) = [request for kind, request in writes if _entity(kind, request) == "message"]
+    (message_put,) = [
+        request
+        for kind, request in writes
+        if _entity(kind, request) == "message" and request["Item"]["direction"] == {"S": "inbound"}
+    ]
     assert message_put["Item"]["inbound_key"] == {"S": "web_form:contact:key-1"}
     image = {name: TypeDeserializer().deserialize(value) for name, value in message_put["Item"].items()}
     message = message_from_image(image)

@@ -37,7 +37,7 @@ from frontdesk.tickets.model import (
     TicketStatus,
 )
 from frontdesk.tickets.reference import normalise_reference
-from frontdesk.tickets.store import TicketChangedError, TicketStore
+from frontdesk.tickets.store import FirstResponseSample, TicketChangedError, TicketStore
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 25
@@ -226,8 +226,11 @@ def add_reply(
         delivery=DeliveryState.PENDING if reply.public else None,
     )
     for _ in range(3):
+        first = reply.public and ticket.first_responded_at is None
         try:
-            store.add_agent_message(ticket, message, now)
+            store.add_agent_message(
+                ticket, message, now, _first_response(ticket, settings, now) if first else None
+            )
             break
         except TicketChangedError:
             ticket = store.get_ticket(ticket.reference)  # its status moved: apply to what it is now
@@ -235,8 +238,7 @@ def add_reply(
                 return _error(404, "reference", "no such ticket")
     else:
         return _error(409, "status", "the ticket keeps changing; try again")
-    if reply.public and ticket.first_responded_at is None:
-        _record_first_response(ticket, store, settings, now)
+    if first:
         _add_wait_metric("FirstResponseTime", ticket, now)
     logger.info(
         "agent message added",
@@ -259,11 +261,11 @@ def _add_wait_metric(name: str, ticket: Ticket, now: datetime) -> None:
     )
 
 
-def _record_first_response(ticket: Ticket, store: TicketStore, settings: Settings, now: datetime) -> None:
+def _first_response(ticket: Ticket, settings: Settings, now: datetime) -> FirstResponseSample:
     """The business time this ticket waited for its first answer: a sample of the measured promise."""
     calendar = settings.hours.calendar(ticket.calendar)
     waited = calendar.business_time_between(ticket.created_at, now) if calendar else now - ticket.created_at
-    store.record_first_response(ticket.reference, now, waited, now + SAMPLE_RETENTION)
+    return FirstResponseSample(ticket.reference, now, waited, now + SAMPLE_RETENTION)
 
 
 def _agent(request: HttpRequest) -> str | None:

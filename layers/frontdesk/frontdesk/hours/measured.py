@@ -1,7 +1,7 @@
 """The measured promise: the desk's median business time to a first answer over the last days.
 
 A desk that answers faster than its target can say so; one that answers slower should not hide
-behind its target. Each first human answer leaves a sample (TicketStore.record_first_response);
+behind its target. Each first human answer leaves a sample (in its transaction: FirstResponseSample);
 the median of the last seven days' samples is read at most once per process every few minutes.
 """
 

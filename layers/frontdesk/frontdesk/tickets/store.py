@@ -325,6 +325,26 @@ def _raise_for_index_or_conflict(
         raise ConcurrentWriteError(reference) from error
 
 
+@dataclass(frozen=True)
+class FirstResponseSample:
+    """How much business time a ticket waited for its first human answer: a sample the measured
+    promise is a median of (hours/measured.py)."""
+
+    reference: str
+    responded_at: datetime
+    business_time: timedelta
+    keep_until: datetime
+
+    def item(self) -> dict[str, Any]:
+        return {
+            "pk": _RESPONSE_SAMPLES_PK,
+            "sk": f"{timestamp_key(self.responded_at)}#{self.reference}",
+            "entity": RESPONSE_SAMPLE_ENTITY,
+            "seconds": int(self.business_time.total_seconds()),
+            "expires_at": int(self.keep_until.timestamp()),
+        }
+
+
 class TicketStore:
     """Reads and writes tickets, their messages and their index items."""
 
@@ -891,11 +911,19 @@ class TicketStore:
 
     # -- agents' messages -------------------------------------------------------------------------
 
-    def add_agent_message(self, ticket: Ticket, message: Message, now: datetime) -> None:
+    def add_agent_message(
+        self,
+        ticket: Ticket,
+        message: Message,
+        now: datetime,
+        first_response: FirstResponseSample | None = None,
+    ) -> None:
         """Store an agent's reply or note with the ticket's update in ONE transaction: a public
         reply makes a new ticket open, stamps the first response once and counts the reply (for
-        first-contact resolution). TicketChangedError when the ticket's status moved since it was
-        read."""
+        first-contact resolution). With `first_response` (the ticket had no first response when
+        read), the measured promise's sample is written in the same transaction, once: a reply
+        that lost a race to be the first one is refused. TicketChangedError when the ticket's
+        status (or its first response) moved since it was read."""
         sets = ["updated_at = :now"]
         adds: list[str] = []
         values: dict[str, Any] = {":now": timestamp_key(now), ":expected": ticket.status.value}
@@ -908,13 +936,16 @@ class TicketStore:
                 sets += ["#status = :open", "gsi2pk = :open_key"]
                 values.update({":open": TicketStatus.OPEN.value, ":open_key": f"STATUS#{TicketStatus.OPEN}"})
         expression = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
+        condition = "attribute_exists(pk) AND #status = :expected"
+        if first_response is not None:
+            condition += " AND attribute_not_exists(first_responded_at)"
         items: list[TransactWriteItemTypeDef] = [
             {
                 "Update": {
                     "TableName": self.table_name,
                     "Key": _ticket_key(ticket.reference),
                     "UpdateExpression": expression,
-                    "ConditionExpression": "attribute_exists(pk) AND #status = :expected",
+                    "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": _serialise(values),
                 }
@@ -927,6 +958,8 @@ class TicketStore:
                 }
             },
         ]
+        if first_response is not None:
+            items.append({"Put": {"TableName": self.table_name, "Item": _serialise(first_response.item())}})
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
@@ -1167,20 +1200,6 @@ class TicketStore:
             raise
 
     # -- measured response times ---------------------------------------------------------------
-
-    def record_first_response(
-        self, reference: str, responded_at: datetime, business_time: timedelta, keep_until: datetime
-    ) -> None:
-        """Note how much business time a ticket waited for its first human answer (the sample
-        the measured promise is a median of); written again for the same ticket, it is replaced."""
-        item = {
-            "pk": _RESPONSE_SAMPLES_PK,
-            "sk": f"{timestamp_key(responded_at)}#{reference}",
-            "entity": RESPONSE_SAMPLE_ENTITY,
-            "seconds": int(business_time.total_seconds()),
-            "expires_at": int(keep_until.timestamp()),
-        }
-        self._client.put_item(TableName=self.table_name, Item=_serialise(item))
 
     def first_response_samples(self, since: datetime, until: datetime) -> list[timedelta]:
         """The business times to a first answer of the tickets answered in [since, until)."""
