@@ -281,6 +281,53 @@ def _ticket_item(web_form_calls: list[Any]) -> dict[str, Any]:
     raise RuntimeError("the web form wrote no ticket: cannot build ticket_events' stream record")
 
 
+def _resolved_ticket_and_survey(now: datetime) -> tuple[Any, dict[str, Any]]:
+    """A web-form ticket resolved yesterday, and its survey, due now (as stored items)."""
+    from frontdesk.tickets.model import Channel, Requester, Survey, SurveyState, Ticket, TicketStatus
+    from frontdesk.tickets.store import _serialise, ticket_item
+
+    resolved_at = now - timedelta(days=1)
+    ticket = Ticket(
+        reference="FD-BNCH-0001",
+        channel=Channel.WEB_FORM,
+        source="contact",
+        subject="My order is late",
+        requester=Requester(name="Ana Souza", email="ana@example.org"),
+        language="en",
+        status=TicketStatus.RESOLVED,
+        created_at=resolved_at - timedelta(hours=3),
+        updated_at=resolved_at,
+        resolved_at=resolved_at,
+        first_responded_at=resolved_at - timedelta(hours=1),
+        public_replies=1,
+    )
+    survey = Survey(
+        reference=ticket.reference,
+        resolved_at=resolved_at,
+        state=SurveyState.SCHEDULED,
+        send_at=now,
+        language="en",
+    )
+    return survey, _serialise(ticket_item(ticket))
+
+
+def _stored_survey(survey: Any) -> dict[str, Any]:
+    from frontdesk.tickets.store import SURVEY_ENTITY, _plain, _serialise, _survey_key
+
+    return {
+        **_survey_key(survey.reference, survey.resolved_at),
+        **_serialise({**_plain(survey), "entity": SURVEY_ENTITY}),
+    }
+
+
+def _survey_token(survey: Any, config: dict[str, Any], now: datetime) -> str:
+    """The link the survey mail carries, signed with the configuration's first key."""
+    from frontdesk.surveys.tokens import SurveyLink, sign_link
+
+    link = SurveyLink(survey.reference, survey.resolved_at, now + timedelta(days=7), survey.language)
+    return sign_link(link, str(config["surveys"]["signing_keys"][0]).encode())
+
+
 def build_cases(names: list[str], config_json: str) -> dict[str, Case]:
     from frontdesk_tools.local.smtp import receipt_event
 
@@ -329,6 +376,10 @@ def build_cases(names: list[str], config_json: str) -> dict[str, Case]:
         },
         "mail": {"messageId": "bench", "timestamp": now.isoformat(), "source": "support@example.com"},
     }
+    survey, resolved_ticket = _resolved_ticket_and_survey(now)
+    survey_item = _stored_survey(survey)
+    sent_survey_item = _stored_survey(survey.model_copy(update={"state": "sent", "sent_at": now}))
+    survey_token = _survey_token(survey, json.loads(config_json), now)
     events: dict[str, tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]] = {
         "web_form": (
             _api_event(
@@ -381,10 +432,13 @@ def build_cases(names: list[str], config_json: str) -> dict[str, Case]:
             {},
         ),
         "survey_sender": (
-            {"reference": "FD-BENCH1", "resolved_at": (now - timedelta(days=1)).isoformat()},
-            {},
+            {"reference": survey.reference, "resolved_at": survey.resolved_at.isoformat()},
+            {"dynamodb.GetItem": [_json({"Item": survey_item}), _json({"Item": resolved_ticket})]},
         ),
-        "surveys": (_api_event("GET /surveys/{token}", "/surveys/not-a-valid-token"), {}),
+        "surveys": (
+            _api_event("GET /surveys/{token}", f"/surveys/{survey_token}", headers={"Accept": "text/html"}),
+            {"dynamodb.GetItem": [_json({"Item": sent_survey_item})]},
+        ),
         "mail_feedback": (
             {
                 "Records": [
