@@ -497,6 +497,7 @@ def environment() -> dict[str, str]:
         "FRONTDESK_TEMPLATES_DIR": str(ROOT / "templates"),
         "POWERTOOLS_SERVICE_NAME": "frontdesk-bench",
         "POWERTOOLS_METRICS_NAMESPACE": "Frontdesk",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
         "MAIL_BUCKET_NAME": "frontdesk-bench-mail",
         "RAW_MAIL_PREFIX": "inbound/",
         "FRONTDESK_SES_CONFIGURATION_SET": "frontdesk-bench",

@@ -2,6 +2,7 @@
 
 import ast
 import importlib
+import inspect
 import json
 import re
 import subprocess
@@ -125,6 +126,8 @@ POWERTOOLS_VARIABLES = {
     for value in vars(powertools_constants).values()
     if isinstance(value, str) and re.fullmatch(r"[A-Z][A-Z0-9_]+", value)
 }
+# Read by pydantic (pydantic.plugin._loader); the template turns its plugin scan off.
+LIBRARY_VARIABLES = {"PYDANTIC_DISABLE_PLUGINS"}
 # Every function loads the settings (the configuration's parameter, and the table: a binding they
 # require) and finds the templates layer (Globals set both).
 EVERY_FUNCTION_NEEDS = {"FRONTDESK_CONFIG_PARAMETER", "TICKETS_TABLE_NAME", "FRONTDESK_TEMPLATES_DIR"}
@@ -279,7 +282,7 @@ def test_every_variable_the_template_sets_is_read(logical_id: str):
     unread = {
         variable
         for variable in FUNCTIONS[logical_id].environment
-        if not read_by_the_code(variable) and variable not in POWERTOOLS_VARIABLES
+        if not read_by_the_code(variable) and variable not in POWERTOOLS_VARIABLES | LIBRARY_VARIABLES
     }
     assert not unread, f"{logical_id}: the template sets {sorted(unread)}, which no code reads"
 
@@ -362,3 +365,9 @@ def test_each_role_grants_exactly_the_actions_its_code_calls(logical_id: str):
     assert not granted - needed, (
         f"{logical_id}'s role grants {sorted(granted - needed)}: no code calls them (tests/permissions.py)"
     )
+
+
+def test_the_library_variables_the_template_sets_are_read_by_their_library():
+    import pydantic.plugin._loader as plugin_loader
+
+    assert "PYDANTIC_DISABLE_PLUGINS" in inspect.getsource(plugin_loader)
