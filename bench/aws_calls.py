@@ -52,6 +52,8 @@ class Calls(list[str]):
         super().__init__()
         self.dynamodb: list[tuple[str, dict[str, Any]]] = []
         self.invocations = 1  # of the function; the stream consumer's are counted as they come
+        # The table's items by (pk, sk) once the path was done: the sizes its writes are billed by.
+        self.items_after: dict[tuple[str, str], dict[str, Any]] | None = None
 
 
 class CallRecorder:
@@ -207,13 +209,19 @@ class _Consumer:
 
 
 def count_calls(
-    template: Any, deployed: Any, lock: threading.Lock, context: Any, tag: str | None = None
+    template: Any,
+    deployed: Any,
+    lock: threading.Lock,
+    context: Any,
+    tag: str | None = None,
+    snapshot: Callable[[], dict[tuple[str, str], dict[str, Any]]] | None = None,
 ) -> Measured:
     """The AWS operations, in order, of one representative event per path, against a deployed
     stack whose environment this process has (the tests' `function_env`, or `start_stack`).
 
     `template` and `deployed` are frontdesk_tools' LocalTemplate and DeployedStack; `lock` the
-    moto server's; `tag` makes this run's addresses and ids unique (a fresh one by default)."""
+    moto server's; `tag` makes this run's addresses and ids unique (a fresh one by default);
+    `snapshot`, when given, reads the table's items after each path (Calls.items_after)."""
     import boto3
 
     from frontdesk import runtime
@@ -244,6 +252,8 @@ def count_calls(
             with recorder.watching() as calls:
                 result = handler()
             measured.paths[name] = calls
+            if snapshot is not None:
+                calls.items_after = snapshot()
             return result
 
         (subscription,) = template.streams
@@ -272,6 +282,8 @@ def count_calls(
             taken = consumer.take()
             if name is not None:
                 measured.paths[name] = taken
+                if snapshot is not None:
+                    taken.items_after = snapshot()
             return taken
 
         try:
@@ -472,16 +484,21 @@ def measure_on_moto() -> tuple[Measured, dict[tuple[str, str], dict[str, Any]]]:
     try:
         remove_injector()  # no faults here; counts only
         context = LocalLambdaContext("aws-calls", timeout_seconds=30, memory_mb=256, request_id="aws-calls")
+        dynamodb, table = stack.client("dynamodb"), stack.physical("TicketsTable")
+
+        def items() -> dict[tuple[str, str], dict[str, Any]]:
+            found: dict[tuple[str, str], dict[str, Any]] = {}
+            for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+                for item in page["Items"]:
+                    found[(item["pk"]["S"], item["sk"]["S"])] = item
+            return found
+
         with contextlib.redirect_stdout(io.StringIO()):  # the handlers' logs and metrics
-            measured = count_calls(stack.template, stack.stack, stack.server.lock, context)
-        dynamodb = stack.client("dynamodb")
-        items: dict[tuple[str, str], dict[str, Any]] = {}
-        for page in dynamodb.get_paginator("scan").paginate(TableName=stack.physical("TicketsTable")):
-            for item in page["Items"]:
-                items[(item["pk"]["S"], item["sk"]["S"])] = item
+            measured = count_calls(stack.template, stack.stack, stack.server.lock, context, snapshot=items)
+        final = items()
     finally:
         stack.server.stop()
-    return measured, items
+    return measured, final
 
 
 def main(argv: list[str] | None = None) -> int:

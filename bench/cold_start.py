@@ -376,9 +376,11 @@ def build_cases(names: list[str], config_json: str) -> dict[str, Case]:
         },
         "mail": {"messageId": "bench", "timestamp": now.isoformat(), "source": "support@example.com"},
     }
+    from frontdesk.tickets.model import SurveyState
+
     survey, resolved_ticket = _resolved_ticket_and_survey(now)
     survey_item = _stored_survey(survey)
-    sent_survey_item = _stored_survey(survey.model_copy(update={"state": "sent", "sent_at": now}))
+    sent_survey_item = _stored_survey(survey.model_copy(update={"state": SurveyState.SENT, "sent_at": now}))
     survey_token = _survey_token(survey, json.loads(config_json), now)
     events: dict[str, tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]] = {
         "web_form": (

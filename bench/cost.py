@@ -9,7 +9,8 @@ the survey mail and its answer), priced with the list prices below.
 
 DynamoDB capacity follows its documented rules: a write costs 1 WRU per KB of the item (2 in a
 transaction), plus 1 per KB in each global secondary index that holds it; a strongly consistent
-read 1 RRU per 4 KB (2 in a transaction); item sizes are those of the items at the end of the run.
+read 1 RRU per 4 KB (2 in a transaction); an item's size is the one it has once its path is done
+(an update is billed by the larger of its before and after sizes).
 Lambda is billed per GB-second including the init phase (since 2025-08-01); "cold" prices every
 invocation at its measured cold start (init and handling), an upper bound, "warm" at its warm
 handling time rounded up to the next millisecond.
@@ -184,7 +185,7 @@ def ticket_cost(
         calls = paths.get(path)
         if calls is None:
             continue
-        path_capacity = capacity(calls.dynamodb, items)
+        path_capacity = capacity(calls.dynamodb, calls.items_after or items)
         used.wru += path_capacity.wru
         used.rru += path_capacity.rru
         operations += list(calls)
