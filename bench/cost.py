@@ -214,6 +214,7 @@ def markdown(title: str, cold: list[Line], warm: list[Line]) -> str:
 
     out = [
         f"Cost per 1,000 tickets, {title} ({PRICES_SOURCE})",
+        "",
         "| item | per ticket | every invocation cold | every invocation warm |",
         "|---|---|---:|---:|",
     ]
