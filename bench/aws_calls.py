@@ -151,8 +151,6 @@ WHY: dict[str, str] = {
     "delivery and the Message-ID index item (store.finish_delivery)",
     "survey send": "GetItem of the ticket (surveys/send.py: not reopened since, address, language); "
     "a transaction after the send records it as sent with its Message-ID (store.finish_survey)",
-    "survey answer": "GetItem of the survey first (surveys/page.py: 404 or 'already answered' "
-    "before writing), then the answer's transaction",
 }
 
 

@@ -40,7 +40,7 @@ EXPECTED: dict[str, list[str]] = {
         "sesv2:SendEmail",
         "dynamodb:TransactWriteItems",
     ],
-    "survey answer": ["dynamodb:GetItem", "dynamodb:TransactWriteItems"],
+    "survey answer": ["dynamodb:TransactWriteItems"],
 }
 RESOLUTION = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
 
@@ -60,4 +60,5 @@ def test_aws_calls_per_event_are_the_measured_ones(aws: Aws, function_env: None,
         "form retry (same Idempotency-Key)",
         "new email ticket",
         "agent reply (agent API)",
+        "survey answer",
     }

@@ -124,7 +124,8 @@ def answer_survey(reference: str, csat: int, nps: int, answered_at: datetime) ->
             language="en",
         )
     )
-    store.answer_survey(survey, SurveyAnswer(csat=csat, nps=nps, answered_at=answered_at), None)
+    answer = SurveyAnswer(csat=csat, nps=nps, answered_at=answered_at)
+    store.answer_survey(survey.reference, survey.resolved_at, answer, None)
 
 
 def test_the_report_counts_the_tickets_created_in_the_period_from_the_index(

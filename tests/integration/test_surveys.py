@@ -323,6 +323,25 @@ def test_the_page_records_one_answer_and_a_get_records_nothing(
     assert (answered["csat"], answered["nps"], answered["comment"]) == (5, 9, "Quick <b>and</b> kind.")
 
 
+def test_an_answer_to_a_survey_never_sent_is_a_404_and_writes_nothing(
+    aws: Aws, function_env: None, lambda_context: Any
+) -> None:
+    from frontdesk.config import get_settings
+    from frontdesk.surveys.tokens import SurveyLink, sign_link
+
+    # A link signed with the desk's key for a resolution with no survey (a skipped one is the same
+    # to the page): the answer's transaction is refused, and the refusal says it is not open.
+    reference = create_ticket(lambda_context, "survey-never-sent")
+    key = get_settings().surveys.signing_keys[0].get_secret_value().encode()
+    link = SurveyLink(reference, clock.now() - timedelta(days=1), clock.now() + timedelta(days=7), "en")
+    before = aws.items()
+
+    refused = page(lambda_context, "POST", sign_link(link, key), {"csat": "5"})
+
+    assert refused["statusCode"] == 404 and 'data-kind="not_found"' in refused["body"]
+    assert aws.items() == before
+
+
 def test_a_low_score_tags_the_ticket_for_follow_up(
     aws: Aws, stream: StreamPump, scheduler: SchedulePump, lambda_context: Any
 ) -> None:

@@ -26,8 +26,8 @@ from frontdesk.rendering import render_page
 from frontdesk.surveys.send import CSAT_SCORES
 from frontdesk.surveys.tokens import ExpiredSurveyTokenError, InvalidSurveyTokenError, SurveyLink, read_link
 from frontdesk.text import multiline_problem, normalise_multiline
-from frontdesk.tickets.model import Survey, SurveyAnswer, SurveyState, TicketStatus
-from frontdesk.tickets.store import SurveyAnsweredError, TicketChangedError, TicketStore
+from frontdesk.tickets.model import SurveyAnswer, SurveyState, TicketStatus
+from frontdesk.tickets.store import SurveyAnsweredError, SurveyNotOpenError, TicketChangedError, TicketStore
 
 MAX_BODY_BYTES = 32 * 1024
 NPS_SCORES = tuple(range(11))
@@ -57,32 +57,29 @@ def _notice(status: int, language: str, settings: Settings, kind: str) -> dict[s
     return page_response(status, page, _NO_STORE)
 
 
-def _open_survey(
-    request: HttpRequest, settings: Settings, store: TicketStore, now: datetime
-) -> tuple[SurveyLink, Survey] | dict[str, Any]:
-    """The link and its survey, or the response that refuses them."""
+def _open_link(request: HttpRequest, settings: Settings, now: datetime) -> SurveyLink | dict[str, Any]:
+    """The survey link the path carries, or the response that refuses it (decided without a
+    database read)."""
     token = request.path_parameters.get("token", "")
     try:
         link = read_link(token, _keys(settings), now)
     except InvalidSurveyTokenError:
         metrics.add_metric(name="SurveyLinkRefused", unit=MetricUnit.Count, value=1)
         language, _ = page_language(request, settings)
-        return _notice(404, language, settings, "not_found")  # decided without a database read
+        return _notice(404, language, settings, "not_found")
     except ExpiredSurveyTokenError as expired:
         return _notice(
             410, answer_language([expired.language], settings.default_language), settings, "expired"
         )
-    language = answer_language([link.language], settings.default_language)
     if request.method == "POST" and (reason := cross_site_post(request, settings)):
         logger.warning("survey post refused", extra={"reference": link.reference, "reason": reason})
         metrics.add_metric(name="SurveyPostRefused", unit=MetricUnit.Count, value=1)
-        return _notice(403, language, settings, "cross_site")  # nothing read, nothing recorded
-    survey = store.get_survey(link.reference, link.resolved_at)
-    if survey is None or survey.state not in (SurveyState.SENT, SurveyState.ANSWERED):
-        return _notice(404, language, settings, "not_found")
-    if survey.state is SurveyState.ANSWERED:
-        return _notice(409 if request.method == "POST" else 200, language, settings, "already")
-    return link, survey
+        return _notice(403, _language(link, settings), settings, "cross_site")
+    return link
+
+
+def _language(link: SurveyLink, settings: Settings) -> str:
+    return answer_language([link.language], settings.default_language)
 
 
 def _origin(url: str) -> tuple[str, str, int] | None:
@@ -129,18 +126,17 @@ def cross_site_post(request: HttpRequest, settings: Settings) -> str | None:
 
 def _form_page(
     status: int,
-    survey: Survey,
+    link: SurveyLink,
     settings: Settings,
     *,
     values: dict[str, Any],
     errors: list[FieldError] | None = None,
 ) -> dict[str, Any]:
-    language = answer_language([survey.language], settings.default_language)
     page = render_page(
         "pages/survey.html.j2",
-        lang=language,
+        lang=_language(link, settings),
         desk_name=settings.desk_name,
-        reference=survey.reference,
+        reference=link.reference,
         ask_nps=settings.surveys.nps,
         csat_scores=CSAT_SCORES,
         nps_scores=NPS_SCORES,
@@ -156,28 +152,32 @@ def show_survey(
     request: HttpRequest, *, settings: Settings, store: TicketStore, now: datetime
 ) -> dict[str, Any]:
     """GET: the questions, with a score chosen in the email (?csat=4) ticked but not recorded."""
-    opened = _open_survey(request, settings, store, now)
-    if isinstance(opened, dict):
-        return opened
-    _, survey = opened
+    link = _open_link(request, settings, now)
+    if isinstance(link, dict):
+        return link
+    survey = store.get_survey(link.reference, link.resolved_at)
+    if survey is None or survey.state not in (SurveyState.SENT, SurveyState.ANSWERED):
+        return _notice(404, _language(link, settings), settings, "not_found")
+    if survey.state is SurveyState.ANSWERED:
+        return _notice(200, _language(link, settings), settings, "already")
     chosen = request.query.get("csat", "")
     values = {"csat": int(chosen)} if chosen.isdigit() and int(chosen) in CSAT_SCORES else {}
-    return _form_page(200, survey, settings, values=values)
+    return _form_page(200, link, settings, values=values)
 
 
 def record_answer(
     request: HttpRequest, *, settings: Settings, store: TicketStore, now: datetime
 ) -> dict[str, Any]:
-    """POST: record the answer, once; a second answer is told the first was recorded."""
-    opened = _open_survey(request, settings, store, now)
-    if isinstance(opened, dict):
-        return opened
-    _, survey = opened
+    """POST: record the answer, once; a second answer is told the first was recorded. The survey
+    is not read first: the answer's own transaction finds out whether it is open."""
+    link = _open_link(request, settings, now)
+    if isinstance(link, dict):
+        return link
     body = request.body or b""
     if len(body) > MAX_BODY_BYTES:
         return _form_page(
             413,
-            survey,
+            link,
             settings,
             values={},
             errors=[FieldError.of("form", translatable("Your answer is too long."))],
@@ -185,30 +185,30 @@ def record_answer(
     try:
         fields = decode_body(request.header("content-type"), body, max_fields=8)
     except BadSubmissionError as bad:
-        return _form_page(bad.status, survey, settings, values={}, errors=bad.errors)
+        return _form_page(bad.status, link, settings, values={}, errors=bad.errors)
     if not settings.surveys.nps:
         fields.pop("nps", None)  # not asked: whatever came is ignored, not validated
     errors = _check(fields, settings)
     if errors:
-        return _form_page(400, survey, settings, values=fields, errors=errors)
+        return _form_page(400, link, settings, values=fields, errors=errors)
     form = AnswerForm.model_validate(fields)
     answer = SurveyAnswer(csat=form.csat, nps=form.nps if settings.surveys.nps else None, answered_at=now)
     comment = normalise_multiline(form.comment)[: settings.surveys.comment_max_chars] or None
     try:
-        follow_up = _save(survey, answer, comment, settings=settings, store=store)
+        follow_up = _save(link, answer, comment, settings=settings, store=store)
     except SurveyAnsweredError:
-        return _notice(
-            409, answer_language([survey.language], settings.default_language), settings, "already"
-        )
+        return _notice(409, _language(link, settings), settings, "already")
+    except SurveyNotOpenError:
+        return _notice(404, _language(link, settings), settings, "not_found")
     logger.info(
         "survey answered",
-        extra={"reference": survey.reference, "csat": answer.csat, "nps": answer.nps, "follow_up": follow_up},
+        extra={"reference": link.reference, "csat": answer.csat, "nps": answer.nps, "follow_up": follow_up},
     )
     metrics.add_metric(name="SurveyAnswered", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="CSAT", unit=MetricUnit.NoUnit, value=answer.csat)
     if answer.nps is not None:
         metrics.add_metric(name="NPSScore", unit=MetricUnit.NoUnit, value=answer.nps)
-    return _notice(200, answer_language([survey.language], settings.default_language), settings, "thanks")
+    return _notice(200, _language(link, settings), settings, "thanks")
 
 
 def _check(fields: dict[str, Any], settings: Settings) -> list[FieldError]:
@@ -239,20 +239,20 @@ def _check(fields: dict[str, Any], settings: Settings) -> list[FieldError]:
 
 
 def _save(
-    survey: Survey, answer: SurveyAnswer, comment: str | None, *, settings: Settings, store: TicketStore
+    link: SurveyLink, answer: SurveyAnswer, comment: str | None, *, settings: Settings, store: TicketStore
 ) -> str | None:
     """Store the answer with the low-score follow-up; which follow-up was applied."""
     rule = settings.surveys.low_score
     if answer.csat > rule.csat_at_most or rule.action == "none":
-        store.answer_survey(survey, answer, comment)
+        store.answer_survey(link.reference, link.resolved_at, answer, comment)
         return None
-    ticket = store.get_ticket(survey.reference)
+    ticket = store.get_ticket(link.reference)
     tag = rule.tag if ticket is None or rule.tag not in ticket.tags else None
     if rule.action == "reopen" and ticket is not None and ticket.status is TicketStatus.RESOLVED:
         try:
-            store.answer_survey(survey, answer, comment, add_tag=tag, reopen=True)
+            store.answer_survey(link.reference, link.resolved_at, answer, comment, add_tag=tag, reopen=True)
             return "reopened"
         except TicketChangedError:
             pass  # reopened or closed meanwhile: the tag still tells agents
-    store.answer_survey(survey, answer, comment, add_tag=tag)
+    store.answer_survey(link.reference, link.resolved_at, answer, comment, add_tag=tag)
     return "tagged"

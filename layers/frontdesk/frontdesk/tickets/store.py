@@ -137,7 +137,11 @@ class TicketChangedError(Exception):
 
 
 class SurveyAnsweredError(Exception):
-    """The survey was answered already (or is not open for answers)."""
+    """The survey was answered already."""
+
+
+class SurveyNotOpenError(Exception):
+    """There is no such survey, or it was never sent (skipped, cancelled, failed)."""
 
 
 class ClaimRefused(StrEnum):
@@ -1121,17 +1125,20 @@ class TicketStore:
 
     def answer_survey(
         self,
-        survey: Survey,
+        reference: str,
+        resolved_at: datetime,
         answer: SurveyAnswer,
         comment: str | None,
         *,
         add_tag: str | None = None,
         reopen: bool = False,
     ) -> None:
-        """Record the customer's answer once, with its copy on the ticket (for reports) and the
-        follow-up a low score calls for, in ONE transaction. SurveyAnsweredError when the survey
-        was answered before (or is not open); TicketChangedError when `reopen` finds the ticket no
-        longer resolved (ask again without reopening)."""
+        """Record the customer's answer to the survey of the resolution at `resolved_at` once, with
+        its copy on the ticket (for reports) and the follow-up a low score calls for, in ONE
+        transaction, without reading either first. SurveyAnsweredError when the survey was
+        answered before, SurveyNotOpenError when it is not there or was never sent (both told
+        apart by the survey as the refused write found it); TicketChangedError when `reopen`
+        finds the ticket no longer resolved (ask again without reopening)."""
         survey_values: dict[str, Any] = {
             ":answered": SurveyState.ANSWERED.value,
             ":sent": SurveyState.SENT.value,
@@ -1166,7 +1173,7 @@ class TicketStore:
             condition += " AND #status = :resolved"
         ticket_update: dict[str, Any] = {
             "TableName": self.table_name,
-            "Key": _ticket_key(survey.reference),
+            "Key": _ticket_key(reference),
             "UpdateExpression": "SET " + ", ".join(ticket_sets) + (" REMOVE resolved_at" if reopen else ""),
             "ConditionExpression": condition,
             "ExpressionAttributeValues": _serialise(ticket_values),
@@ -1179,9 +1186,10 @@ class TicketStore:
                     {
                         "Update": {
                             "TableName": self.table_name,
-                            "Key": _survey_key(survey.reference, survey.resolved_at),
+                            "Key": _survey_key(reference, resolved_at),
                             "UpdateExpression": "SET " + ", ".join(survey_sets),
                             "ConditionExpression": "#state = :sent",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                             "ExpressionAttributeNames": {"#state": "state", "#comment": "comment"}
                             if comment
                             else {"#state": "state"},
@@ -1194,9 +1202,12 @@ class TicketStore:
         except ClientError as error:
             reasons = _cancellation_reasons(error)
             if _reason_code(reasons, 0) == "ConditionalCheckFailed":
-                raise SurveyAnsweredError(survey.reference) from error
+                found = reasons[0].get("Item") or {}
+                if found.get("state", {}).get("S") == SurveyState.ANSWERED.value:
+                    raise SurveyAnsweredError(reference) from error
+                raise SurveyNotOpenError(reference) from error
             if _reason_code(reasons, 1) == "ConditionalCheckFailed":
-                raise TicketChangedError(survey.reference) from error
+                raise TicketChangedError(reference) from error
             raise
 
     # -- measured response times ---------------------------------------------------------------
