@@ -115,6 +115,9 @@ message_ids = st.one_of(
     ),
     st.sampled_from([b"", b"<>", b"<@>", b"no-brackets@example.org", b"<a@b> " * 500, b"<a@b" * 300]),
 )
+# The same, but each one a header line: a raw line break inside would end the header block there
+# (and leave the mail without its From), which is another test's subject.
+one_line_message_ids = message_ids.filter(lambda value: b"\r" not in value and b"\n" not in value)
 
 
 def _header_block_end(raw: bytes) -> int:
@@ -349,7 +352,8 @@ def test_any_mail_becomes_a_ticket_a_reply_or_a_logged_rejection(
 
 @given(
     headers=st.lists(
-        st.tuples(st.sampled_from([b"Message-ID", b"In-Reply-To", b"References"]), message_ids), max_size=3
+        st.tuples(st.sampled_from([b"Message-ID", b"In-Reply-To", b"References"]), one_line_message_ids),
+        max_size=3,
     ),
     subject=hostile_text,
     # Past the 2 KB the header parser is given (parse.py reads only the <address> then), short of
