@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,7 +56,7 @@ HANDLERS = (
     "mail_feedback",
 )
 BUILD_DIR = ROOT / ".aws-sam" / "build"
-WARM_EVENTS = 51  # warm invocations per handler in its recording run (median reported)
+WARM_EVENTS = 31  # warm invocations per handler in its recording run (median reported)
 BYTECODE_TAG = "cpython-313"
 REGION = "us-east-1"
 TABLE = "frontdesk-bench-tickets"
@@ -718,8 +719,15 @@ def table(cases: list[Case], compiled: dict[str, str], built: dict[str, int]) ->
     return markdown_table(rows)
 
 
-def measure(names: list[str], shown: list[str], runs: int, use_valgrind: bool) -> dict[str, Case]:
-    """Warm-up and recording, then the timed runs (interleaved), then the instruction counts."""
+def measure(
+    names: list[str],
+    shown: list[str],
+    runs: int,
+    use_valgrind: bool,
+    while_counting: Callable[[], object] | None = None,
+) -> dict[str, Case]:
+    """Warm-up and recording, then the timed runs (interleaved), then the instruction counts;
+    `while_counting` runs meanwhile (instructions do not depend on load; wall times do)."""
     from frontdesk.config import read_config_file
     from frontdesk_tools.local.stack import DEFAULT_CONFIG
 
@@ -758,6 +766,8 @@ def measure(names: list[str], shown: list[str], runs: int, use_valgrind: bool) -
                     for name in shown
                     for mode, spec in zip(("cold", "floor"), specs[name], strict=True)
                 }
+                if while_counting is not None:
+                    while_counting()
             for name in shown:
                 cases[name].cold_instr = counted[(name, "cold")].result()
                 cases[name].floor_instr = counted[(name, "floor")].result()
