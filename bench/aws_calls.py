@@ -351,7 +351,6 @@ def count_calls(
                     "X-Frontdesk-Timestamp": stamp,
                     "X-Frontdesk-Signature": f"v1={digest.hexdigest()}",
                 },
-                "ChatWebhookFunction",
             )
             call("chat message (generic webhook)", lambda: chat_webhook.lambda_handler(chat_event, context))
             effects(None)
@@ -362,7 +361,6 @@ def count_calls(
                 f"/tickets/{reference}/replies",
                 json.dumps({"text": "Hello Ana,\nit ships today."}).encode(),
                 {"Content-Type": "application/json"},
-                "AgentApiFunction",
             )
             replied = call("agent reply (agent API)", lambda: agent_api.lambda_handler(reply_event, context))
             _check(replied["statusCode"] == 201, f"agent reply refused: {replied}")
@@ -374,7 +372,6 @@ def count_calls(
                 f"/tickets/{reference}",
                 json.dumps({"status": "resolved"}).encode(),
                 {"Content-Type": "application/json"},
-                "AgentApiFunction",
             )
             resolved = call(
                 "resolution (agent API)", lambda: agent_api.lambda_handler(resolve_event, context)
@@ -401,7 +398,6 @@ def count_calls(
                 f"/surveys/{token}",
                 b"csat=5&nps=9&comment=Quick.",
                 {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
-                "SurveysFunction",
             )
             answered = call("survey answer", lambda: surveys.lambda_handler(answer_event, context))
             _check(answered["statusCode"] == 200, f"survey answer refused: {answered['statusCode']}")

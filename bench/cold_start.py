@@ -227,32 +227,6 @@ class Case:
 # -- events and canned answers -------------------------------------------------------------------
 
 
-def _api_event(
-    route: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, **extra: Any
-) -> dict[str, Any]:
-    from frontdesk_tools.local.gateway import http_api_event
-    from frontdesk_tools.local.template import Route
-
-    method, _, template_path = route.partition(" ")
-    parameters = {
-        name[1:-1]: value
-        for name, value in zip(template_path.split("/"), path.split("/"), strict=False)
-        if name.startswith("{")
-    }
-    lowered = {name.lower(): value for name, value in (headers or {}).items()}
-    return http_api_event(
-        Route(method, template_path, "bench"),
-        parameters,
-        method,
-        path,
-        "",
-        lowered,
-        body,
-        "127.0.0.1",
-        **extra,
-    )
-
-
 def _json(body: dict[str, Any], status: int = 200) -> dict[str, Any]:
     return {"status": status, "json": body}
 
@@ -330,6 +304,7 @@ def _survey_token(survey: Any, config: dict[str, Any], now: datetime) -> str:
 
 
 def build_cases(names: list[str], config_json: str) -> dict[str, Case]:
+    from frontdesk_tools.local.gateway import event_for_route
     from frontdesk_tools.local.smtp import receipt_event
 
     now = datetime.now(UTC)
@@ -385,7 +360,7 @@ def build_cases(names: list[str], config_json: str) -> dict[str, Case]:
     survey_token = _survey_token(survey, json.loads(config_json), now)
     events: dict[str, tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]] = {
         "web_form": (
-            _api_event(
+            event_for_route(
                 "POST /forms/{form_id}",
                 "/forms/contact",
                 form.encode(),
@@ -398,7 +373,7 @@ def build_cases(names: list[str], config_json: str) -> dict[str, Case]:
             {},
         ),
         "chat_webhook": (
-            _api_event(
+            event_for_route(
                 "POST /chat/{provider}",
                 "/chat/generic",
                 chat_body,
@@ -431,7 +406,9 @@ def build_cases(names: list[str], config_json: str) -> dict[str, Case]:
         ),
         "ticket_events": ({}, {}),  # built from web_form's recorded ticket
         "agent_api": (
-            _api_event("GET /tickets", "/tickets", claims={"sub": "agent-1", "email": "agent@example.com"}),
+            event_for_route(
+                "GET /tickets", "/tickets", claims={"sub": "agent-1", "email": "agent@example.com"}
+            ),
             {},
         ),
         "survey_sender": (
@@ -439,7 +416,9 @@ def build_cases(names: list[str], config_json: str) -> dict[str, Case]:
             {"dynamodb.GetItem": [_json({"Item": survey_item}), _json({"Item": resolved_ticket})]},
         ),
         "surveys": (
-            _api_event("GET /surveys/{token}", f"/surveys/{survey_token}", headers={"Accept": "text/html"}),
+            event_for_route(
+                "GET /surveys/{token}", f"/surveys/{survey_token}", headers={"Accept": "text/html"}
+            ),
             {"dynamodb.GetItem": [_json({"Item": sent_survey_item})]},
         ),
         "mail_feedback": (

@@ -125,10 +125,17 @@ def http_api_event(
 
 
 def event_for_route(
-    route_key: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, raw_query: str = ""
+    route_key: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    raw_query: str = "",
+    *,
+    claims: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The event API Gateway sends for `path` matched by `route_key` ("POST /forms/{form_id}"), its
-    path parameters taken from the path: for tests and benchmarks that call handlers directly."""
+    path parameters taken from the path (and `claims`, an authorizer's): for tests and benchmarks
+    that call handlers directly."""
     method, _, template_path = route_key.partition(" ")
     parameters = {
         name[1:-1]: value
@@ -137,7 +144,7 @@ def event_for_route(
     }
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     route = Route(method, template_path, "direct")
-    return http_api_event(route, parameters, method, path, raw_query, lowered, body, "127.0.0.1")
+    return http_api_event(route, parameters, method, path, raw_query, lowered, body, "127.0.0.1", claims)
 
 
 class Gateway(ThreadingHTTPServer):
