@@ -136,6 +136,22 @@ FLOORS: dict[str, Floor] = {
     "survey answer": Floor(1, "one conditional write of the answer (the token is verified locally)"),
 }
 
+# The function each path runs in (bench/cost.py bills it; bench/performance.py shows it).
+FUNCTION_OF_PATH: dict[str, str] = {
+    "new form ticket": "web_form",
+    "form retry (same Idempotency-Key)": "web_form",
+    "new email ticket": "inbound_email",
+    "email reply (threaded)": "inbound_email",
+    "chat message (generic webhook)": "chat_webhook",
+    "acknowledgement (stream)": "ticket_events",
+    "agent reply (agent API)": "agent_api",
+    "agent reply delivery (stream)": "ticket_events",
+    "resolution (agent API)": "agent_api",
+    "resolution (stream)": "ticket_events",
+    "survey send": "survey_sender",
+    "survey answer": "surveys",
+}
+
 # Why the measured count is above the floor, read from the code (keyed like FLOORS).
 WHY: dict[str, str] = {
     "email reply (threaded)": "GetItem of the ticket once the index names it (mail/threads.py: "

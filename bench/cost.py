@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.aws_calls import FUNCTION_OF_PATH
+
 PRICES_DATE = "2026-11-22"
 PRICES_SOURCE = "AWS list prices, us-east-1 (aws.amazon.com/<service>/pricing), read on " + PRICES_DATE
 
@@ -46,23 +48,21 @@ class Prices:
 
 PRICES = Prices()
 
-# The functions each path runs in (the stream consumer's are counted per path as they happen).
-FUNCTION_OF_PATH = {
-    "new form ticket": "web_form",
-    "acknowledgement (stream)": "ticket_events",
-    "agent reply (agent API)": "agent_api",
-    "agent reply delivery (stream)": "ticket_events",
-    "resolution (agent API)": "agent_api",
-    "resolution (stream)": "ticket_events",
-    "survey send": "survey_sender",
-    "survey answer": "surveys",
-}
 HTTP_PATHS = {"new form ticket", "agent reply (agent API)", "resolution (agent API)", "survey answer"}
 # What "a ticket" costs, two ways: its arrival (the form post and the acknowledgement), and its
 # whole life as bench/aws_calls.py drives it.
 SCOPES = {
     "arrival: form post and acknowledgement": ("new form ticket", "acknowledgement (stream)"),
-    "whole life: arrival, one agent reply, resolution, survey and answer": tuple(FUNCTION_OF_PATH),
+    "whole life: arrival, one agent reply, resolution, survey and answer": (
+        "new form ticket",
+        "acknowledgement (stream)",
+        "agent reply (agent API)",
+        "agent reply delivery (stream)",
+        "resolution (agent API)",
+        "resolution (stream)",
+        "survey send",
+        "survey answer",
+    ),
 }
 GSI_HASH_KEYS = ("gsi1pk", "gsi2pk")  # RequesterIndex, StatusIndex (infra/template.yaml)
 

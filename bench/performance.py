@@ -13,6 +13,7 @@ each also runs alone, and each module's docstring says how it measures.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,19 +25,6 @@ for _path in (ROOT, ROOT / "layers" / "frontdesk", ROOT / "tools"):
         sys.path.insert(0, str(_path))
 
 from bench import aws_calls, cold_start, cost  # noqa: E402 (the paths above first)
-
-# The paths of bench/aws_calls.py each function serves.
-PATHS_OF = {
-    "web_form": ["new form ticket", "form retry (same Idempotency-Key)"],
-    "chat_webhook": ["chat message (generic webhook)"],
-    "inbound_email": ["new email ticket", "email reply (threaded)"],
-    "ticket_events": ["acknowledgement (stream)", "agent reply delivery (stream)"],
-    "agent_api": ["agent reply (agent API)"],
-    "survey_sender": ["survey send"],
-    "surveys": ["survey answer"],
-    "mail_feedback": [],
-}
-MEMORY_MB = {"inbound_email": 512}  # infra/template.yaml; the others take the Globals' 256
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,11 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     print(table([cases[name] for name in names], measured))
     cold_start.print_notes(not args.quick)
     print()
+    from frontdesk_tools.local.stack import DEFAULT_TEMPLATE
+    from frontdesk_tools.local.template import load_template
+
+    specs = load_template(DEFAULT_TEMPLATE, aws_calls.REGION).functions
     functions = {
         name: cost.FunctionFigures(
-            cold_ms=sorted(case.cold_ms)[len(case.cold_ms) // 2],
+            cold_ms=statistics.median(case.cold_ms),
             warm_ms=(case.warm_us or 0.0) / 1000,
-            memory_mb=MEMORY_MB.get(name, 256),
+            memory_mb=specs[cold_start.FUNCTION_IDS[name]].memory_mb,
             log_bytes=case.log_bytes,
         )
         for name, case in cases.items()
@@ -102,14 +94,15 @@ def table(cases: list[cold_start.Case], measured: aws_calls.Measured) -> str:
     for case in cases:
         calls = "; ".join(
             f"{path} {len(measured.paths.get(path) or [])} ({aws_calls.FLOORS[path].calls})"
-            for path in PATHS_OF[case.name]
+            for path in aws_calls.FLOORS
+            if aws_calls.FUNCTION_OF_PATH[path] == case.name
         )
         rows.append(
             [
                 case.name,
                 case.status,
-                f"{sorted(case.cold_ms)[len(case.cold_ms) // 2]:.0f}",
-                f"{sorted(case.floor_ms)[len(case.floor_ms) // 2]:.0f}",
+                f"{statistics.median(case.cold_ms):.0f}",
+                f"{statistics.median(case.floor_ms):.0f}",
                 cold_start.minstr(case.cold_instr),
                 cold_start.minstr(case.floor_instr),
                 f"{case.cold_instr / case.floor_instr:.2f}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.aws_calls import FLOORS, count_calls
+from bench.aws_calls import FLOORS, FUNCTION_OF_PATH, count_calls
 from tests.integration.conftest import Aws
 
 EXPECTED: dict[str, list[str]] = {
@@ -50,6 +50,7 @@ def test_aws_calls_per_event_are_the_measured_ones(aws: Aws, function_env: None,
 
     assert measured.cold_start == ["ssm:GetParameters"]
     assert set(EXPECTED) == set(FLOORS)
+    assert set(measured.paths) == set(FUNCTION_OF_PATH)  # every path is billed to its function
     assert {name: measured.paths[name] for name in FLOORS} == EXPECTED
     # Measured for the cost model (bench/cost.py), not held to a floor: resolving a ticket.
     assert measured.paths["resolution (agent API)"] == RESOLUTION

@@ -100,6 +100,7 @@ class FunctionSpec:
     code_dir: Path
     handler: str
     timeout: int
+    memory_mb: int = 128  # Lambda's default when neither the function nor Globals set MemorySize
     # The variables the translated template sets (Globals merged in), values unresolved: a literal,
     # or the Ref/GetAtt/Sub the template wrote.
     environment: dict[str, Any] = field(default_factory=dict, hash=False)
@@ -195,6 +196,7 @@ def load_template(path: Path, region: str = "us-east-1") -> LocalTemplate:
                 code_dir=code_dirs[logical_id],
                 handler=properties["Handler"],
                 timeout=int(properties.get("Timeout", 3)),
+                memory_mb=int(properties.get("MemorySize", 128)),
                 environment=dict(properties.get("Environment", {}).get("Variables", {})),
             )
     for logical_id, resource in sam["Resources"].items():
