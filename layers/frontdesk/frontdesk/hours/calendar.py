@@ -495,15 +495,14 @@ def _country_class(country: str) -> Any:
 
     from holidays import registry
 
-    module_name, class_name = next(
-        (f"holidays.countries.{module}", names[0])
-        for module, names in registry.COUNTRIES.items()
-        if country in names[1:]
+    file_stem, class_name = next(
+        (module, names[0]) for module, names in registry.COUNTRIES.items() if country in names[1:]
     )
+    module_name = f"holidays.countries.{file_stem}"
     with _COUNTRY_IMPORT:
         module = sys.modules.get(module_name)
         if module is None:
-            path = Path(registry.__file__).parent / "countries" / f"{module_name.rpartition('.')[2]}.py"
+            path = Path(registry.__file__).parent / "countries" / f"{file_stem}.py"
             spec = importlib.util.spec_from_file_location(module_name, path)
             if spec is None or spec.loader is None:  # pragma: no cover (the file is the registry's)
                 raise ImportError(f"cannot load {module_name}")
