@@ -107,6 +107,21 @@ def test_after_resolution_a_new_message_starts_a_linked_ticket(aws: Aws, stream,
     assert new.reference in json.loads(response["body"])["text"]
 
 
+def test_a_conversation_whose_ticket_is_gone_starts_a_new_ticket(aws: Aws, function_env, lambda_context):
+    telegram(lambda_context, telegram_update(5550004, 1, "Please delete my account."))
+    old, _ = conversation_ticket(5550004)
+    aws.client("dynamodb").delete_item(
+        TableName=aws.table_name, Key={"pk": {"S": f"TICKET#{old.reference}"}, "sk": {"S": "TICKET"}}
+    )
+
+    response = telegram(lambda_context, telegram_update(5550004, 2, "Are you still there?"))
+
+    new, messages = conversation_ticket(5550004)
+    assert response["statusCode"] == 200
+    assert new.reference != old.reference and new.linked_reference is None
+    assert [m.body_text for m in messages] == ["Are you still there?"]
+
+
 @pytest.mark.parametrize("secret", ["wrong-secret-token", ""])
 def test_a_wrong_telegram_secret_is_refused_and_nothing_stored(
     aws: Aws, function_env, lambda_context, secret: str
@@ -263,6 +278,22 @@ def test_a_request_that_failed_is_taken_when_the_platform_sends_it_again(
     assert store.find_conversation("generic:site-chat-evt-retried")
     # Handled now: the same signed request again is a replay.
     replayed = post(lambda_context, "generic", body, headers)
+    assert (replayed["statusCode"], json.loads(replayed["body"])["error"]) == (401, "replayed")
+
+
+def test_a_repeat_delivery_signed_anew_is_stored_once_and_then_refused_as_a_replay(
+    aws: Aws, function_env, lambda_context
+):
+    body = generic_body("evt-resigned")
+    assert post(lambda_context, "generic", body, generic_headers(body))["statusCode"] == 200
+    before = len(aws.items())
+    # The platform's retry, signed a second later: its message is known, so nothing is stored,
+    # but the request itself is new to Frontdesk and is remembered on its own.
+    resigned = generic_headers(body, int(clock.now().timestamp()) + 1)
+
+    assert post(lambda_context, "generic", body, resigned)["statusCode"] == 200
+    assert len(aws.items()) == before + 1  # that request's replay item, nothing else
+    replayed = post(lambda_context, "generic", body, resigned)
     assert (replayed["statusCode"], json.loads(replayed["body"])["error"]) == (401, "replayed")
 
 

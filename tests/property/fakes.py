@@ -31,6 +31,8 @@ from frontdesk.tickets.store import (
     InboundRecord,
     QuotaExceededError,
     ReferenceTakenError,
+    ReplayedRequestError,
+    SignedRequestSighting,
     TicketChangedError,
     TicketStore,
     _conversation_key,
@@ -118,11 +120,13 @@ class FakeTicketStore(TicketStore):
         email_message_ids: Sequence[str] = (),
         conversation: ConversationClaim | None = None,
         quota: HourlyQuota | None = None,
+        sighting: SignedRequestSighting | None = None,
     ) -> None:
         if first_message.kind is MessageKind.CUSTOMER and ticket.customer_wrote_at is None:
             ticket = ticket.model_copy(update={"customer_wrote_at": first_message.created_at})
         self._check_writes(ticket_item(ticket), first_message, inbound, email_message_ids, conversation)
-        # In the order of the real transaction's items, so the same error wins.
+        # In the order of the real store's checks, so the same error wins.
+        self._check_sighting(sighting)
         if inbound.key in self.inbound:
             raise DuplicateInboundError(*self.inbound[inbound.key])
         if ticket.reference in self.tickets:
@@ -141,22 +145,34 @@ class FakeTicketStore(TicketStore):
         if conversation:
             self.conversations[conversation.conversation_id] = ticket.reference
         self.tickets[ticket.reference] = ticket
-        self._record(first_message, inbound, email_message_ids)
+        self._record(first_message, inbound, email_message_ids, sighting)
 
     def append_message(
         self,
-        ticket: Ticket,
+        reference: str,
         message: Message,
         inbound: InboundRecord,
         email_message_ids: Sequence[str] = (),
+        *,
+        expected_status: TicketStatus | None,
+        participant: str | None = None,
         reopen: bool = False,
+        sighting: SignedRequestSighting | None = None,
     ) -> None:
         self._check_writes(None, message, inbound, email_message_ids, None)
+        self._check_sighting(sighting)
         if inbound.key in self.inbound:
             raise DuplicateInboundError(*self.inbound[inbound.key])
-        stored = self.tickets.get(ticket.reference)
-        if stored is None or stored.status is not ticket.status:
-            raise TicketChangedError(ticket.reference)
+        stored = self.tickets.get(reference)
+        if (
+            stored is None
+            or (expected_status is not None and stored.status is not expected_status)
+            or (expected_status is None and stored.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED))
+            or (
+                expected_status is None and participant is not None and participant not in stored.participants
+            )
+        ):
+            raise TicketChangedError(reference, stored)
         for email_message_id in email_message_ids:
             if email_message_id in self.email_index:
                 raise EmailIndexTakenError(email_message_id)
@@ -168,15 +184,21 @@ class FakeTicketStore(TicketStore):
             changes["customer_wrote_at"] = message.created_at
         if reopen:
             changes.update(status=TicketStatus.OPEN, resolved_at=None)
-        self.tickets[ticket.reference] = stored.model_copy(update=changes)
-        self._record(message, inbound, email_message_ids)
+        self.tickets[reference] = stored.model_copy(update=changes)
+        self._record(message, inbound, email_message_ids, sighting)
 
-    def remember_signed_request(self, digest: str, now: datetime, until: datetime) -> bool:
-        check_key(f"REPLAY#{digest}", "REPLAY", "PutItem")
-        if digest in self.sightings:
+    def remember_signed_request(self, sighting: SignedRequestSighting, now: datetime) -> bool:
+        check_key(f"REPLAY#{sighting.digest}", "REPLAY", "PutItem")
+        if sighting.digest in self.sightings:
             return False
-        self.sightings.add(digest)
+        self.sightings.add(sighting.digest)
         return True
+
+    def _check_sighting(self, sighting: SignedRequestSighting | None) -> None:
+        if sighting:
+            check_key(f"REPLAY#{sighting.digest}", "REPLAY", "TransactWriteItems")
+            if sighting.digest in self.sightings:
+                raise ReplayedRequestError(sighting.digest)
 
     def _check_writes(
         self,
@@ -197,7 +219,15 @@ class FakeTicketStore(TicketStore):
         if conversation:
             check_key(*_key_of(_conversation_key(conversation.conversation_id)), operation)
 
-    def _record(self, message: Message, inbound: InboundRecord, email_message_ids: Sequence[str]) -> None:
+    def _record(
+        self,
+        message: Message,
+        inbound: InboundRecord,
+        email_message_ids: Sequence[str],
+        sighting: SignedRequestSighting | None,
+    ) -> None:
+        if sighting:
+            self.sightings.add(sighting.digest)
         self.messages.setdefault(message.reference, []).append(message)
         self.inbound[inbound.key] = (message.reference, inbound.fingerprint)
         for email_message_id in email_message_ids:

@@ -18,6 +18,7 @@ from frontdesk.tickets.store import (
     FirstResponseSample,
     HourlyQuota,
     InboundRecord,
+    SignedRequestSighting,
     TicketStore,
     message_from_image,
 )
@@ -126,10 +127,17 @@ def writes() -> list[tuple[str, dict[str, Any]]]:
         created_at=NOW,
     )
     inbound = InboundRecord("web_form:contact:key-1", "digest", NOW + timedelta(days=1))
-    store.create_ticket(ticket, message, inbound, quota=HourlyQuota("form:203.0.113.0/32", 30))
+    until = NOW + timedelta(minutes=5)
+    store.create_ticket(
+        ticket,
+        message,
+        inbound,
+        quota=HourlyQuota("form:203.0.113.0/32", 30),
+        sighting=SignedRequestSighting("first-request", until),
+    )
     store.claim_acknowledgement(ticket.reference, "ana@example.org", NOW, 3)
     store.suppress_address("ana@example.org", "bounce", NOW + timedelta(days=30), NOW)
-    store.remember_signed_request("digest", NOW, NOW + timedelta(minutes=5))
+    store.remember_signed_request(SignedRequestSighting("second-request", until), NOW)
     reply = message.model_copy(
         update={"message_id": "m2", "direction": Direction.OUTBOUND, "kind": MessageKind.AGENT_REPLY}
     )

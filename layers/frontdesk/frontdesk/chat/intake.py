@@ -1,8 +1,9 @@
 """A chat message becomes a ticket, or a message on its conversation's open ticket.
 
 One ticket per open conversation: the conversation's index item names its current ticket. A
-message joins that ticket while it is open; after it is resolved or closed, the next message
-starts a new ticket linked to it. Two first messages racing for one conversation cannot both
+message joins that ticket while it is open (one read, of the index item, and one transaction
+whose condition checks that the ticket is still open); after it is resolved or closed, the next
+message starts a new ticket linked to it. Two first messages racing for one conversation cannot both
 create a ticket: the index item is written in the creation transaction, conditionally on what was
 read, and the loser decides again (and joins the winner's ticket).
 """
@@ -19,7 +20,13 @@ from frontdesk.intake import Accepted, InboundMessage, accept, append
 from frontdesk.intake.routing import route
 from frontdesk.text import first_line_subject, single_line_problem
 from frontdesk.tickets.model import Requester, Ticket, TicketStatus
-from frontdesk.tickets.store import ConversationClaim, ConversationTakenError, TicketChangedError, TicketStore
+from frontdesk.tickets.store import (
+    ConversationClaim,
+    ConversationTakenError,
+    SignedRequestSighting,
+    TicketChangedError,
+    TicketStore,
+)
 
 # Platforms redeliver for hours or days; a message id is remembered for a month.
 CHAT_IDEMPOTENCY_WINDOW = timedelta(days=30)
@@ -49,43 +56,53 @@ def receive_chat(
     settings: Settings,
     now: datetime,
     acknowledged_inline: bool,
+    sighting: SignedRequestSighting | None = None,
 ) -> ChatResult:
     """Store `message` exactly once. `acknowledged_inline`: the caller answers a new ticket in
-    its HTTP response, so the ticket is created acknowledged."""
+    its HTTP response, so the ticket is created acknowledged. With `sighting`, the signed request
+    that carried the message is remembered in the same transaction (ReplayedRequestError when it
+    was before)."""
     for _ in range(_DECISION_ATTEMPTS):
-        current = _current_ticket(message.conversation_id, store)
-        inbound = _inbound(message, provider, acknowledged_inline, current)
+        reference = store.find_conversation(message.conversation_id)
+        previous: Ticket | None = None
         try:
-            if current and current.status not in _CLOSED:
-                return _result(
-                    append(inbound, current, store=store, now=now, idempotency_window=CHAT_IDEMPOTENCY_WINDOW)
-                )
-            claim = ConversationClaim(
-                message.conversation_id, previous=current.reference if current else None
-            )
+            if reference:
+                try:
+                    # Most messages continue an open conversation: they are added without reading
+                    # its ticket, and the write's condition checks that it is still open.
+                    appended = append(
+                        _inbound(message, provider, acknowledged_inline, None),
+                        reference,
+                        expected_status=None,
+                        store=store,
+                        now=now,
+                        idempotency_window=CHAT_IDEMPOTENCY_WINDOW,
+                        sighting=sighting,
+                    )
+                    return _result(appended)
+                except TicketChangedError as changed:
+                    previous = changed.found  # resolved or closed; None when it is gone
+            claim = ConversationClaim(message.conversation_id, previous=reference)
             accepted = accept(
-                route(inbound, settings, now),
+                route(_inbound(message, provider, acknowledged_inline, previous), settings, now),
                 store=store,
                 now=now,
                 reference_prefix=settings.reference_prefix,
                 default_language=settings.default_language,
                 idempotency_window=CHAT_IDEMPOTENCY_WINDOW,
                 conversation=claim,
+                sighting=sighting,
             )
-        except (ConversationTakenError, TicketChangedError):
-            continue  # another message of this conversation got there first, or the ticket changed
+        except ConversationTakenError:
+            continue  # another message of this conversation got there first: decide again
         return _result(accepted)
     raise RuntimeError("the conversation kept changing while a message was added to it")
-
-
-def _current_ticket(conversation_id: str, store: TicketStore) -> Ticket | None:
-    reference = store.find_conversation(conversation_id)
-    return store.get_ticket(reference) if reference else None
 
 
 def _inbound(
     message: ChatMessage, provider: ChatProviderSettings, acknowledged_inline: bool, previous: Ticket | None
 ) -> InboundMessage:
+    """The message for Frontdesk's intake; a new ticket is linked to the closed `previous` one."""
     linked = previous.reference if previous and previous.status in _CLOSED else None
     return InboundMessage(
         channel=message.channel,

@@ -5,8 +5,9 @@ Answers: 404 unknown or unconfigured provider; 413 too large; 401 bad, missing o
 signature, or a replayed signed request; 403 a failed subscription handshake; 400 malformed
 payload; 200 for everything valid, including events Frontdesk does not handle (so platforms stop
 retrying) and repeat deliveries (stored once). Nothing is stored before the signature checks
-pass; an exact replay is refused once handled (which, its messages' ids being taken, stores
-nothing).
+pass. A request signed with a timestamp is remembered once handled, in the transaction that
+stores its last message: an exact replay is refused (and, its messages' ids being taken, stores
+nothing), while the platform's retry of a request that failed goes through.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from frontdesk.chat.providers.base import (
 from frontdesk.config import ChatProviderSettings, Settings
 from frontdesk.http import HttpRequest, json_response
 from frontdesk.observability import logger, metrics
-from frontdesk.tickets.store import TicketStore
+from frontdesk.tickets.store import ReplayedRequestError, SignedRequestSighting, TicketStore
 
 # Providers that sign a timestamp: a request seen once within the tolerance window is refused
 # the second time. (The others are replay-safe by message id: a repeat is stored once while its
@@ -83,12 +84,22 @@ def handle_webhook(
         parsed = provider.parse(webhook)
     except WebhookRejectedError as rejected:
         return _refused(rejected.status, rejected.reason, name, rejected.errors)
-    answer = _handle(parsed, provider, configured, name, settings=settings, store=store, now=now)
-    # A replay is recognised after its handling, which stored nothing: its messages' ids were
-    # taken the first time. One write, and only for a request handled for good (never for a
-    # 5xx, which the platform sends again).
-    sighting = _sighting(name, webhook)
-    if sighting and answer["statusCode"] < 500 and not _remembered(store, sighting, name, now):
+    sighting = _sighting(name, webhook, now)
+    try:
+        answer, remembered = _handle(
+            parsed, provider, configured, name, settings=settings, store=store, now=now, sighting=sighting
+        )
+    except ReplayedRequestError:
+        return _refused(401, "replayed", name)
+    # A request that stored nothing (an ignored event, messages stored before) is remembered on
+    # its own, after its handling, and only when handled for good (never after a 5xx, which the
+    # platform sends again).
+    if (
+        sighting
+        and not remembered
+        and answer["statusCode"] < 500
+        and not _remembered(store, sighting, name, now)
+    ):
         return _refused(401, "replayed", name)
     return answer
 
@@ -102,27 +113,32 @@ def _handle(
     settings: Settings,
     store: TicketStore,
     now: datetime,
-) -> dict[str, Any]:
+    sighting: SignedRequestSighting | None,
+) -> tuple[dict[str, Any], bool]:
+    """The answer, and whether the request's `sighting` was stored with its messages."""
     if isinstance(parsed, Handshake):
         logger.info("webhook handshake answered", extra={"provider": name})
-        return {"statusCode": 200, "headers": {"Content-Type": parsed.content_type}, "body": parsed.body}
+        answer = {"statusCode": 200, "headers": {"Content-Type": parsed.content_type}, "body": parsed.body}
+        return answer, False
     if isinstance(parsed, Ignored):
         logger.info("webhook ignored", extra={"provider": name, "reason": parsed.reason})
         metrics.add_metric(name="WebhookIgnored", unit=MetricUnit.Count, value=1)
-        return _empty_answer(provider)
+        return _empty_answer(provider), False
     fresh = [message for message in parsed if now - message.sent_at <= MAX_MESSAGE_AGE]
     if not fresh:
-        return _refused(401, "stale_message", name)
+        return _refused(401, "stale_message", name), False
     if len(fresh) < len(parsed):
         logger.warning(
             "stale chat messages skipped", extra={"provider": name, "count": len(parsed) - len(fresh)}
         )
     parsed = fresh
     try:
-        return _store_messages(parsed, provider, configured, settings=settings, store=store, now=now)
+        return _store_messages(
+            parsed, provider, configured, settings=settings, store=store, now=now, sighting=sighting
+        )
     except (ClientError, BotoCoreError):
         # Not stored: a 5xx makes the platform deliver again, so nothing is lost.
-        return _unavailable(name, "chat message could not be stored")
+        return _unavailable(name, "chat message could not be stored"), False
 
 
 def _unavailable(name: str, what: str) -> dict[str, Any]:
@@ -131,10 +147,10 @@ def _unavailable(name: str, what: str) -> dict[str, Any]:
     return json_response(503, {"error": "unavailable"}, {"Retry-After": "5"})
 
 
-def _remembered(store: TicketStore, sighting: str, name: str, now: datetime) -> bool:
+def _remembered(store: TicketStore, sighting: SignedRequestSighting, name: str, now: datetime) -> bool:
     """True unless the request was remembered before (a replay)."""
     try:
-        return store.remember_signed_request(sighting, now, now + _REMEMBERED)
+        return store.remember_signed_request(sighting, now)
     except (ClientError, BotoCoreError):
         # Handled but not remembered: the same request again is handled again, and its messages
         # are recognised by their ids. Weaker replay protection for a while, nothing lost.
@@ -150,11 +166,14 @@ def _store_messages(
     settings: Settings,
     store: TicketStore,
     now: datetime,
-) -> dict[str, Any]:
+    sighting: SignedRequestSighting | None,
+) -> tuple[dict[str, Any], bool]:
+    """The answer, and whether `sighting` was stored (with the last message)."""
     # Only a lone message can be answered in the response (Meta batches, and answers by API).
     answers_inline = len(messages) == 1 and provider.answers_inline
     inline: InlineReply | None = None
-    for message in messages:
+    result: ChatResult | None = None
+    for position, message in enumerate(messages, start=1):
         result = receive_chat(
             message,
             provider=configured,
@@ -162,6 +181,8 @@ def _store_messages(
             settings=settings,
             now=now,
             acknowledged_inline=answers_inline,
+            # With the last message: stored only when every message before it was.
+            sighting=sighting if position == len(messages) else None,
         )
         _count(provider.name, result)
         if result.outcome is ChatOutcome.CREATED and answers_inline and result.ticket:
@@ -169,7 +190,8 @@ def _store_messages(
 
             text, _ = compose_chat_reply(result.ticket, settings, now)
             inline = provider.inline_reply(message, text)
-    return _answer(inline) if inline else _empty_answer(provider)
+    remembered = sighting is not None and result is not None and result.outcome is not ChatOutcome.DUPLICATE
+    return (_answer(inline) if inline else _empty_answer(provider)), remembered
 
 
 def _count(name: str, result: ChatResult) -> None:
@@ -186,13 +208,14 @@ def _secrets(configured: ChatProviderSettings) -> ProviderSecrets:
     return ProviderSecrets(signing_secret=configured.signing_secret.get_secret_value(), verify_token=token)
 
 
-def _sighting(name: str, request: WebhookRequest) -> str | None:
-    """For providers that sign a timestamp: the digest that identifies this signed request."""
+def _sighting(name: str, request: WebhookRequest, now: datetime) -> SignedRequestSighting | None:
+    """For providers that sign a timestamp: what identifies this signed request, to remember."""
     headers = SIGNED_TIMESTAMP_HEADERS.get(name)
     if headers is None or request.method != "POST":
         return None
     signed = "\n".join(request.header(header) or "" for header in headers)
-    return hashlib.sha256(f"{name}\n{signed}\n".encode() + request.body).hexdigest()
+    digest = hashlib.sha256(f"{name}\n{signed}\n".encode() + request.body).hexdigest()
+    return SignedRequestSighting(digest, until=now + _REMEMBERED)
 
 
 def _answer(reply: InlineReply) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from frontdesk.tickets.model import (
     Message,
     MessageKind,
     Ticket,
+    TicketStatus,
 )
 from frontdesk.tickets.reference import new_reference
 from frontdesk.tickets.store import (
@@ -27,6 +28,7 @@ from frontdesk.tickets.store import (
     HourlyQuota,
     InboundRecord,
     ReferenceTakenError,
+    SignedRequestSighting,
     TicketStore,
 )
 
@@ -61,6 +63,7 @@ def accept(
     first_reference: str | None = None,
     conversation: ConversationClaim | None = None,
     quota: HourlyQuota | None = None,
+    sighting: SignedRequestSighting | None = None,
 ) -> Accepted:
     """Create the ticket for `message`, or return the one an earlier delivery created.
 
@@ -68,7 +71,9 @@ def accept(
     before the transaction derives it from the event, so a redelivery reuses the same keys.
     With `conversation`, the ticket becomes that chat's current one (ConversationTakenError if
     another ticket did meanwhile: the caller decides again). With `quota`, a new ticket counts
-    against it (QuotaExceededError when full; a repeat delivery is still answered).
+    against it (QuotaExceededError when full; a repeat delivery is still answered). With
+    `sighting`, the signed request is remembered in the same transaction (ReplayedRequestError
+    when it was before).
     """
     inbound = InboundRecord(message.scoped_key, message.fingerprint, now + idempotency_window)
     indexed = [message.email_message_id] if message.email_message_id else []
@@ -77,7 +82,7 @@ def accept(
         ticket = _new_ticket(message, reference, now, default_language)
         try:
             store.create_ticket(
-                ticket, _message(message, reference, now), inbound, indexed, conversation, quota
+                ticket, _message(message, reference, now), inbound, indexed, conversation, quota, sighting
             )
         except DuplicateInboundError as duplicate:
             if not duplicate.reference:
@@ -104,22 +109,37 @@ def accept(
 
 def append(
     message: InboundMessage,
-    ticket: Ticket,
+    reference: str,
     *,
+    expected_status: TicketStatus | None,
     store: TicketStore,
     now: datetime,
     idempotency_window: timedelta,
+    participant: str | None = None,
     reopen: bool = False,
+    sighting: SignedRequestSighting | None = None,
 ) -> Accepted:
-    """Add `message` to `ticket` (reopening it if asked), or return what an earlier delivery did.
+    """Add `message` to the ticket `reference` (reopening it if asked), or return what an earlier
+    delivery did. `expected_status`: the status the ticket was read with; None when it was not
+    read, and then it must be neither resolved nor closed (and have `participant` among its
+    participants, when given).
 
-    Raises TicketChangedError when the ticket changed since it was read: the caller decides again.
+    Raises TicketChangedError when the ticket is not as expected: the caller decides again.
     """
     inbound = InboundRecord(message.scoped_key, message.fingerprint, now + idempotency_window)
     indexed = [message.email_message_id] if message.email_message_id else []
     for attempt in range(_ATTEMPTS):
         try:
-            store.append_message(ticket, _message(message, ticket.reference, now), inbound, indexed, reopen)
+            store.append_message(
+                reference,
+                _message(message, reference, now),
+                inbound,
+                indexed,
+                expected_status=expected_status,
+                participant=participant,
+                reopen=reopen,
+                sighting=sighting,
+            )
         except DuplicateInboundError as duplicate:
             if not duplicate.reference:
                 continue
@@ -132,8 +152,8 @@ def append(
         except ConcurrentWriteError:
             time.sleep(0.02 * (attempt + 1))
             continue
-        return Accepted(ticket.reference, created=False, appended=True)
-    raise RuntimeError(f"could not add the message to {ticket.reference} after {_ATTEMPTS} attempts")
+        return Accepted(reference, created=False, appended=True)
+    raise RuntimeError(f"could not add the message to {reference} after {_ATTEMPTS} attempts")
 
 
 def _message(message: InboundMessage, reference: str, now: datetime) -> Message:

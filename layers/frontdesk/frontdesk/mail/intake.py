@@ -36,7 +36,14 @@ from frontdesk.mail.receipt import MailReceipt, Verdict
 from frontdesk.mail.reply import extract_reply
 from frontdesk.mail.reply_address import verify_reply_address
 from frontdesk.mail.storage import MailBucket, attachment_key
-from frontdesk.mail.threads import ThreadDecision, find_thread
+from frontdesk.mail.threads import (
+    ThreadDecision,
+    ThreadReason,
+    decide_thread,
+    find_thread,
+    may_join_unread,
+    thread_candidate,
+)
 from frontdesk.text import excerpt
 from frontdesk.tickets.model import Channel, Requester, StoredAttachment
 from frontdesk.tickets.reference import reference_from_seed
@@ -111,26 +118,10 @@ def receive_mail(
     new_text = extract_reply(full_text).strip() or full_text
     stored: dict[str, tuple[StoredAttachment, ...]] = {}  # by reference: upload once per decision
 
-    for _ in range(_DECISION_ATTEMPTS):
-        decision = find_thread(
-            mail,
-            sender=sender.email,
-            signed_reference=signed_reference,
-            sender_forged=receipt.dmarc is Verdict.FAIL,
-            quiet=quiet,
-            store=store,
-            reference_prefix=settings.reference_prefix,
-            reopen_window=timedelta(days=options.reopen_window_days),
-            now=now,
-        )
-        reference = (
-            decision.ticket.reference
-            if decision.ticket
-            else reference_from_seed(settings.reference_prefix, receipt.ses_message_id)
-        )
+    def inbound_for(reference: str, linked_reference: str | None) -> InboundMessage:
         if reference not in stored:
             stored[reference] = _store_attachments(mail, bucket, reference, message_id)
-        inbound = InboundMessage(
+        return InboundMessage(
             channel=Channel.EMAIL,
             source=mailbox_address,
             idempotency_key=receipt.ses_message_id,
@@ -151,14 +142,69 @@ def receive_mail(
             truncated=truncated,
             attachments=stored[reference],
             raw_mail_key=bucket.raw_key(receipt.ses_message_id),
-            linked_reference=decision.linked_reference,
+            linked_reference=linked_reference,
             acknowledgement_suppressed=suppressed,
         )
+
+    forged = receipt.dmarc is Verdict.FAIL
+    reopen_window = timedelta(days=options.reopen_window_days)
+    decision: ThreadDecision | None = None
+    candidate = thread_candidate(mail, signed_reference, store, settings.reference_prefix)
+    if (
+        candidate.reference
+        and may_join_unread(candidate, signed_reference=signed_reference, sender_forged=forged)
+        and not mail.attachments  # stored under the ticket before the write: only once it is known
+    ):
+        # Most replies join an open ticket they belong to: added without reading it first.
+        try:
+            accepted = append(
+                inbound_for(candidate.reference, None),
+                candidate.reference,
+                expected_status=None,
+                participant=None if candidate.reference == signed_reference else sender.email.lower(),
+                store=store,
+                now=now,
+                idempotency_window=MAIL_IDEMPOTENCY_WINDOW,
+            )
+            return _result(accepted, candidate.reason, tags)
+        except TicketChangedError as refused:
+            # Resolved, closed, gone, or not the sender's: the full decision, on what the write found.
+            decision = decide_thread(
+                refused.found,
+                candidate.reason,
+                sender=sender.email,
+                signed_reference=signed_reference,
+                sender_forged=forged,
+                quiet=quiet,
+                reopen_window=reopen_window,
+                now=now,
+            )
+
+    for _ in range(_DECISION_ATTEMPTS):
+        if decision is None:
+            decision = find_thread(
+                mail,
+                sender=sender.email,
+                signed_reference=signed_reference,
+                sender_forged=forged,
+                quiet=quiet,
+                store=store,
+                reference_prefix=settings.reference_prefix,
+                reopen_window=reopen_window,
+                now=now,
+            )
+        reference = (
+            decision.ticket.reference
+            if decision.ticket
+            else reference_from_seed(settings.reference_prefix, receipt.ses_message_id)
+        )
+        inbound = inbound_for(reference, decision.linked_reference)
         try:
             accepted = _commit(inbound, decision, reference, store=store, settings=settings, now=now)
         except TicketChangedError:
-            continue  # resolved, reopened or deleted meanwhile: decide again on what is there now
-        return _result(accepted, decision, tags)
+            decision = None  # resolved, reopened or deleted meanwhile: decide again on what is there now
+            continue
+        return _result(accepted, decision.reason, tags)
     raise RuntimeError("the ticket kept changing while a reply was added to it")
 
 
@@ -174,7 +220,8 @@ def _commit(
     if decision.ticket:
         return append(
             inbound,
-            decision.ticket,
+            decision.ticket.reference,
+            expected_status=decision.ticket.status,
             store=store,
             now=now,
             idempotency_window=MAIL_IDEMPOTENCY_WINDOW,
@@ -191,14 +238,14 @@ def _commit(
     )
 
 
-def _result(accepted: Accepted, decision: ThreadDecision, tags: tuple[str, ...]) -> MailResult:
+def _result(accepted: Accepted, reason: ThreadReason, tags: tuple[str, ...]) -> MailResult:
     if accepted.created:
         outcome = MailOutcome.CREATED
     elif accepted.appended:
         outcome = MailOutcome.APPENDED
     else:
         outcome = MailOutcome.DUPLICATE
-    return MailResult(outcome, accepted.reference, reason=decision.reason.value, tags=tags)
+    return MailResult(outcome, accepted.reference, reason=reason.value, tags=tags)
 
 
 def _time_zone(mail: ParsedEmail) -> str | None:

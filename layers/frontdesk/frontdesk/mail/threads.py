@@ -5,7 +5,9 @@ reference in its subject, or by the signed reply address it was sent to. Finding
 enough: the sender must be one of its participants, or the mail must have arrived on a signed
 reply address of that ticket (only recipients of our mail know it). Otherwise anyone who quotes
 a reference, or replies to a newsletter many customers got, would write into someone else's
-ticket. A forged sender (DMARC failed) can join only through a signed address.
+ticket. A forged sender (DMARC failed) can join only through a signed address. This is checked
+on the ticket as read, or by the conditions of the write that adds the mail to it
+(`may_join_unread`).
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def subject_reference(subject: str, prefix: str) -> str | None:
     return normalise_reference(match.group(0), prefix) if match else None
 
 
+@dataclass(frozen=True)
+class ThreadCandidate:
+    reference: str | None  # the ticket the mail names, if any; not yet checked
+    reason: ThreadReason
+
+
 def find_thread(
     mail: ParsedEmail,
     *,
@@ -67,8 +75,42 @@ def find_thread(
     now: datetime,
 ) -> ThreadDecision:
     """Decide where `mail` goes. `quiet` mail (auto-replies, spam) joins but never reopens."""
-    reference, reason = _candidate(mail, signed_reference, store, reference_prefix)
-    ticket = store.get_ticket(reference) if reference else None
+    candidate = thread_candidate(mail, signed_reference, store, reference_prefix)
+    ticket = store.get_ticket(candidate.reference) if candidate.reference else None
+    return decide_thread(
+        ticket,
+        candidate.reason,
+        sender=sender,
+        signed_reference=signed_reference,
+        sender_forged=sender_forged,
+        quiet=quiet,
+        reopen_window=reopen_window,
+        now=now,
+    )
+
+
+def may_join_unread(candidate: ThreadCandidate, *, signed_reference: str | None, sender_forged: bool) -> bool:
+    """Whether the mail may be added to the candidate's ticket without reading it first, by a write
+    whose conditions check what `decide_thread` would for a join: the ticket is neither resolved
+    nor closed, and unless the mail came by the ticket's signed address, the sender is one of its
+    participants. A forged sender joins only by a signed address, so that case is read first."""
+    if candidate.reference is None:
+        return False
+    return candidate.reference == signed_reference or not sender_forged
+
+
+def decide_thread(
+    ticket: Ticket | None,
+    reason: ThreadReason,
+    *,
+    sender: str,
+    signed_reference: str | None,
+    sender_forged: bool,
+    quiet: bool,
+    reopen_window: timedelta,
+    now: datetime,
+) -> ThreadDecision:
+    """Where mail goes that names `ticket` (as read, or as a refused write found it)."""
     if ticket is None:
         return ThreadDecision(None, ThreadReason.NOT_FOUND)
     trusted_route = signed_reference == ticket.reference
@@ -87,11 +129,13 @@ def find_thread(
     return ThreadDecision(None, ThreadReason.REOPEN_WINDOW_PASSED, linked_reference=ticket.reference)
 
 
-def _candidate(
+def thread_candidate(
     mail: ParsedEmail, signed_reference: str | None, store: TicketStore, prefix: str
-) -> tuple[str | None, ThreadReason]:
+) -> ThreadCandidate:
+    """The ticket the mail names, most trusted first: its signed reply address, its headers'
+    Message-IDs (one read of their index items), the reference in its subject."""
     if signed_reference:
-        return signed_reference, ThreadReason.REPLY_ADDRESS
+        return ThreadCandidate(signed_reference, ThreadReason.REPLY_ADDRESS)
     ids = header_message_ids(mail)
     if ids:
         found = store.find_references_by_email_message_ids(ids)
@@ -100,7 +144,7 @@ def _candidate(
                 reason = (
                     ThreadReason.IN_REPLY_TO if message_id in mail.in_reply_to else ThreadReason.REFERENCES
                 )
-                return found[message_id], reason
+                return ThreadCandidate(found[message_id], reason)
     if from_subject := subject_reference(mail.subject, prefix):
-        return from_subject, ThreadReason.SUBJECT
-    return None, ThreadReason.NOT_FOUND
+        return ThreadCandidate(from_subject, ThreadReason.SUBJECT)
+    return ThreadCandidate(None, ThreadReason.NOT_FOUND)

@@ -135,6 +135,24 @@ class QuotaExceededError(Exception):
 class TicketChangedError(Exception):
     """The ticket is gone or its status changed since it was read; decide again."""
 
+    def __init__(self, reference: str, found: Ticket | None = None) -> None:
+        super().__init__(reference)
+        self.found = found  # the ticket as the refused write found it, when the write reports it
+
+
+class ReplayedRequestError(Exception):
+    """The signed request was handled before: this is a replay."""
+
+
+@dataclass(frozen=True)
+class SignedRequestSighting:
+    """A signed webhook request, remembered until `until` so that the same request sent again
+    is refused. Written in the transaction of the request's last message: only a request whose
+    every message was stored is remembered, so the platform's retry of a failed one goes through."""
+
+    digest: str
+    until: datetime
+
 
 class SurveyAnsweredError(Exception):
     """The survey was answered already."""
@@ -366,9 +384,11 @@ class TicketStore:
         email_message_ids: Sequence[str] = (),
         conversation: ConversationClaim | None = None,
         quota: HourlyQuota | None = None,
+        sighting: SignedRequestSighting | None = None,
     ) -> None:
         """Write a new ticket, its first message, its index items and the inbound event's
-        idempotency item in ONE transaction; with `quota`, its hourly count too.
+        idempotency item in ONE transaction; with `quota`, its hourly count too, and with
+        `sighting`, the signed request that carried the message (ReplayedRequestError if seen).
 
         Raises DuplicateInboundError if the inbound event was accepted before (whatever the
         quota: a repeat is answered, not refused), ReferenceTakenError if the ticket's reference
@@ -394,26 +414,43 @@ class TicketStore:
             email_message_ids,
             conversation,
             quota,
+            sighting,
         )
 
     def append_message(
         self,
-        ticket: Ticket,
+        reference: str,
         message: Message,
         inbound: InboundRecord,
         email_message_ids: Sequence[str] = (),
+        *,
+        expected_status: TicketStatus | None,
+        participant: str | None = None,
         reopen: bool = False,
+        sighting: SignedRequestSighting | None = None,
     ) -> None:
-        """Add an inbound message to `ticket` in ONE transaction with its idempotency item and
+        """Add an inbound message to the ticket in ONE transaction with its idempotency item and
         index items; with `reopen`, a resolved ticket becomes open again.
 
-        The ticket must still have the status it was read with, so a decision taken on it (join,
-        reopen) is never applied to a ticket that changed meanwhile: TicketChangedError.
+        The ticket must still have the status it was read with (`expected_status`), so a decision
+        taken on it (join, reopen) is never applied to a ticket that changed meanwhile; None
+        appends to a ticket that was not read, as long as it is neither resolved nor closed and,
+        with `participant`, that address is one of its participants. Otherwise
+        TicketChangedError, with the ticket as the write found it.
         """
         now = message.created_at
         updates = ["updated_at = :now"]
-        values: dict[str, Any] = {":now": timestamp_key(now), ":expected": ticket.status.value}
+        values: dict[str, Any] = {":now": timestamp_key(now)}
         removals: list[str] = []
+        if expected_status is None:
+            condition = "attribute_exists(pk) AND NOT #status IN (:resolved, :closed)"
+            values.update({":resolved": TicketStatus.RESOLVED.value, ":closed": TicketStatus.CLOSED.value})
+            if participant is not None:
+                condition += " AND contains(participants, :participant)"
+                values[":participant"] = participant
+        else:
+            condition = "attribute_exists(pk) AND #status = :expected"
+            values[":expected"] = expected_status.value
         if message.kind is MessageKind.CUSTOMER:
             # Messaging apps allow answers for a while after the customer's latest message.
             updates.append("customer_wrote_at = :now")
@@ -428,15 +465,21 @@ class TicketStore:
         ticket_update: TransactWriteItemTypeDef = {
             "Update": {
                 "TableName": self.table_name,
-                "Key": _ticket_key(ticket.reference),
+                "Key": _ticket_key(reference),
                 "UpdateExpression": expression,
-                "ConditionExpression": "attribute_exists(pk) AND #status = :expected",
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": _serialise(values),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
         self._write_inbound(
-            inbound, ticket_update, TicketChangedError(ticket.reference), message, email_message_ids
+            inbound,
+            ticket_update,
+            TicketChangedError(reference),
+            message,
+            email_message_ids,
+            sighting=sighting,
         )
 
     def _write_inbound(
@@ -448,10 +491,12 @@ class TicketStore:
         email_message_ids: Sequence[str],
         conversation: ConversationClaim | None = None,
         quota: HourlyQuota | None = None,
+        sighting: SignedRequestSighting | None = None,
     ) -> None:
         """One transaction: the inbound event's idempotency item, the ticket's write (its condition
         failing raises `ticket_refused`), the message, its Message-ID index items, for a new
-        chat ticket its conversation's index item, and the quota's hourly count."""
+        chat ticket its conversation's index item, the quota's hourly count, and the signed
+        request that carried the message (ReplayedRequestError if it was seen before)."""
         items: list[TransactWriteItemTypeDef] = [
             self._inbound_put(inbound, message.reference, message.created_at),
             ticket_write,
@@ -470,6 +515,9 @@ class TicketStore:
         if quota:
             key = _intake_rate_key(quota.subject, message.created_at)
             items.append(self._hourly_count(key, INTAKE_RATE_ENTITY, quota.limit, message.created_at))
+        sighting_at = len(items)
+        if sighting:
+            items.append(self._sighting_put(sighting, message.created_at))
         # The same token for the same writes: when the SDK retries a call that had committed
         # (a timeout), DynamoDB answers success instead of failing the conditions on our own items.
         token = hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()[:36]
@@ -477,9 +525,13 @@ class TicketStore:
             self._client.transact_write_items(TransactItems=items, ClientRequestToken=token)
         except ClientError as error:
             reasons = _cancellation_reasons(error)
+            if sighting and _reason_code(reasons, sighting_at) == "ConditionalCheckFailed":
+                raise ReplayedRequestError(sighting.digest) from error
             if _reason_code(reasons, 0) == "ConditionalCheckFailed":
                 raise self._duplicate(inbound.key, reasons[0].get("Item")) from error
             if _reason_code(reasons, 1) == "ConditionalCheckFailed":
+                if isinstance(ticket_refused, TicketChangedError) and (found := reasons[1].get("Item")):
+                    ticket_refused.found = ticket_from_image(_deserialise(found))
                 raise ticket_refused from error
             if conversation and _reason_code(reasons, conversation_at) == "ConditionalCheckFailed":
                 raise ConversationTakenError(conversation.conversation_id) from error
@@ -739,19 +791,25 @@ class TicketStore:
             put["Put"]["ExpressionAttributeValues"] = _serialise({":previous": claim.previous})
         return put
 
-    def remember_signed_request(self, digest: str, now: datetime, until: datetime) -> bool:
-        """Remember a signed request, once handled, until `until`; False when it was remembered
-        before (this is a replay). Written after the handling, so a request whose handling failed
-        (the platform got a 5xx and sends it again) is never refused as a replay."""
-        item = {"entity": REPLAY_ENTITY, "expires_at": int(until.timestamp())}
-        try:
-            self._client.put_item(
-                TableName=self.table_name,
-                Item={**_replay_key(digest), **_serialise(item)},
+    def _sighting_put(self, sighting: SignedRequestSighting, now: datetime) -> TransactWriteItemTypeDef:
+        item = {"entity": REPLAY_ENTITY, "expires_at": int(sighting.until.timestamp())}
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": {**_replay_key(sighting.digest), **_serialise(item)},
                 # An expired record that TTL has not deleted yet no longer counts.
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
-            )
+                "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}},
+            }
+        }
+
+    def remember_signed_request(self, sighting: SignedRequestSighting, now: datetime) -> bool:
+        """Remember a signed request that stored nothing (an event Frontdesk ignores, messages
+        stored before); False when it was remembered before (this is a replay). Written after the
+        handling, so a request whose handling failed (the platform got a 5xx and sends it again)
+        is never refused as a replay."""
+        try:
+            self._client.put_item(**self._sighting_put(sighting, now)["Put"])
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
@@ -1076,6 +1134,19 @@ class TicketStore:
             return stored or survey
         return survey
 
+    def get_survey_and_ticket(
+        self, reference: str, resolved_at: datetime
+    ) -> tuple[Survey | None, Ticket | None]:
+        """A survey and its ticket, in one read."""
+        survey = ticket = None
+        for item in self._batch_get(
+            [_survey_key(reference, resolved_at), _ticket_key(reference)], whole=True
+        ):
+            image = _deserialise(item)
+            survey = survey or survey_from_image(image)
+            ticket = ticket or ticket_from_image(image)
+        return survey, ticket
+
     def get_survey(self, reference: str, resolved_at: datetime) -> Survey | None:
         item = self._client.get_item(
             TableName=self.table_name, Key=_survey_key(reference, resolved_at), ConsistentRead=True
@@ -1394,15 +1465,16 @@ class TicketStore:
                     )
         return found
 
-    def _batch_get(self, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        request: dict[str, Any] = {
-            self.table_name: {
-                "Keys": keys,
-                "ConsistentRead": True,
-                "ProjectionExpression": "pk, sk, #reference",
-                "ExpressionAttributeNames": {"#reference": "reference"},
-            }
-        }
+    def _batch_get(self, keys: list[dict[str, Any]], *, whole: bool = False) -> Iterator[dict[str, Any]]:
+        """The items at `keys` that exist (strongly consistent): their keys and reference, or
+        `whole`."""
+        wanted: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
+        if not whole:
+            wanted.update(
+                ProjectionExpression="pk, sk, #reference",
+                ExpressionAttributeNames={"#reference": "reference"},
+            )
+        request: dict[str, Any] = {self.table_name: wanted}
         for _ in range(8):  # unprocessed keys come back under throttling; ask again for them
             if not keys:
                 return
