@@ -413,7 +413,11 @@ def build_cases(names: list[str], config_json: str) -> dict[str, Case]:
         ),
         "survey_sender": (
             {"reference": survey.reference, "resolved_at": survey.resolved_at.isoformat()},
-            {"dynamodb.GetItem": [_json({"Item": survey_item}), _json({"Item": resolved_ticket})]},
+            {
+                "dynamodb.BatchGetItem": [
+                    _json({"Responses": {TABLE: [survey_item, resolved_ticket]}, "UnprocessedKeys": {}})
+                ]
+            },
         ),
         "surveys": (
             event_for_route(

@@ -63,9 +63,9 @@ ACTIONS: dict[str, frozenset[str]] = {
         "iam:PassRole",
         "events:PutEvents",
     },
-    # Reads the survey and its ticket, claims and records it, sends the mail.
+    # Reads the survey and its ticket (one BatchGetItem), claims and records it, sends the mail.
     "SurveySenderFunction": READ_CONFIG
-    | {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "ses:SendEmail"},
+    | {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "ses:SendEmail"},
     # Reads the survey (and its ticket); an answer is a transaction of two updates.
     "SurveysFunction": READ_CONFIG | {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 }

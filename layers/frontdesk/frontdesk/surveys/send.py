@@ -1,6 +1,7 @@
 """Sending a survey when its schedule fires: at most once, and only if it still should go.
 
-Check, claim, send, record. The ticket must still be in the resolution the survey asks about
+Check, claim, send, record: one read (the survey and its ticket), a conditional claim, the send,
+and a write recording it. The ticket must still be in the resolution the survey asks about
 (resolved, or closed since), the survey still scheduled, and the customer reachable (a messaging
 app's reply window still open); then a conditional claim makes a repeated invocation a no-op.
 """
@@ -60,13 +61,12 @@ def send_survey(
     settings: Settings,
     now: datetime,
 ) -> SurveyOutcome:
-    survey = store.get_survey(reference, resolved_at)
+    survey, ticket = store.get_survey_and_ticket(reference, resolved_at)
     if survey is None:
         logger.warning("survey to send not found", extra={"reference": reference})
         return SurveyOutcome.MISSING
     if survey.state is not SurveyState.SCHEDULED:
         return SurveyOutcome.ALREADY
-    ticket = store.get_ticket(reference)
     if (
         ticket is None
         or ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
