@@ -428,7 +428,7 @@ def test_without_the_nps_question_a_posted_nps_is_ignored(
 
     reference, token = sent_survey_token(aws, stream, scheduler, lambda_context, "survey-no-nps")
     settings = get_settings()
-    without_nps = settings.model_copy(update={"surveys": settings.surveys.model_copy(update={"nps": False})})
+    without_nps = settings.with_sections(surveys=settings.surveys.model_copy(update={"nps": False}))
     event = api_event(
         "POST",
         "POST /surveys/{token}",
@@ -449,16 +449,15 @@ def test_without_the_nps_question_a_posted_nps_is_ignored(
 def test_a_low_score_can_reopen_the_ticket_instead(
     aws: Aws, stream: StreamPump, scheduler: SchedulePump, lambda_context: Any
 ) -> None:
-    from frontdesk.config import LowScoreFollowUp, get_settings
+    from frontdesk.config import get_settings
     from frontdesk.http import HttpRequest
     from frontdesk.surveys.page import record_answer
+    from frontdesk.surveys.settings import LowScoreFollowUp
 
     reference, token = sent_survey_token(aws, stream, scheduler, lambda_context, "survey-reopen-low")
     settings = get_settings()
-    reopening = settings.model_copy(
-        update={
-            "surveys": settings.surveys.model_copy(update={"low_score": LowScoreFollowUp(action="reopen")})
-        }
+    reopening = settings.with_sections(
+        surveys=settings.surveys.model_copy(update={"low_score": LowScoreFollowUp(action="reopen")})
     )
     event = api_event(
         "POST",
@@ -585,10 +584,8 @@ def test_the_configured_page_address_is_an_own_origin(
 
     reference, token = sent_survey_token(aws, stream, scheduler, lambda_context, "survey-custom-domain")
     settings = get_settings()
-    behind_cdn = settings.model_copy(
-        update={
-            "surveys": settings.surveys.model_copy(update={"page_base_url": "https://help.example.com/x"})
-        }
+    behind_cdn = settings.with_sections(
+        surveys=settings.surveys.model_copy(update={"page_base_url": "https://help.example.com/x"})
     )
     event = api_event(
         "POST",

@@ -24,7 +24,8 @@ from frontdesk.chat.outbound import (
 )
 from frontdesk.chat.providers import PROVIDERS
 from frontdesk.chat.providers.base import ProviderSecrets, WebhookRejectedError, WebhookRequest
-from frontdesk.config import ChatProviderSettings, Settings
+from frontdesk.chat.settings import ChatProviderSettings
+from frontdesk.config import Settings
 from frontdesk.tickets.model import Channel, Requester, Ticket
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -472,13 +473,11 @@ def test_email_has_no_window_and_needs_an_address():
 
 def test_a_channel_is_reachable_only_with_what_sending_needs():
     assert not can_reach(ticket("generic", {}), DESK, NOW)  # no callback_url
-    with_callback = DESK.model_copy(
-        update={
-            "chat": DESK.chat.model_copy(update={"providers": {**DESK.chat.providers, "generic": GENERIC}})
-        }
+    with_callback = DESK.with_sections(
+        chat=DESK.chat.model_copy(update={"providers": {**DESK.chat.providers, "generic": GENERIC}})
     )
     assert can_reach(ticket("generic", {}), with_callback, NOW)
     assert not can_reach(ticket("twilio", {"to": "+15550001", "from": "+15550002"}), DESK, NOW)  # no account
     assert not can_reach(ticket("telegram", {}), DESK, NOW)  # no chat id
-    unconfigured = DESK.model_copy(update={"chat": DESK.chat.model_copy(update={"providers": {}})})
+    unconfigured = DESK.with_sections(chat=DESK.chat.model_copy(update={"providers": {}}))
     assert not can_reach(ticket("telegram", {"chat_id": "1"}), unconfigured, NOW)

@@ -1,7 +1,10 @@
 """Settings: defaults, a configuration document (file or SSM parameter), then the environment."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -550,3 +553,89 @@ def test_a_bad_triage_rule_fails_the_load(config_file):
         InvalidSettingsError, match=re.escape("pattern '(' is not a valid regular expression")
     ):
         load_settings(environ)
+
+
+BAD_CHAT = '\n[chat.providers.slack]\nsigning_secret = "short"\n'
+OFFICE_HOURS = (
+    '\n[hours.calendars.office]\ntime_zone = "Europe/Berlin"\nholidays = {country = "DE"}\n'
+    '[hours.calendars.office.weekly]\nmonday = ["09:00-17:00"]\n'
+)
+
+
+def test_a_function_validates_only_the_sections_it_reads(config_file):
+    settings = load_settings(config_file(MINIMAL_TOML + BAD_CHAT), sections=())
+
+    assert settings.sections_in_use() == []
+    assert settings.forms["contact"] == FormSettings()
+    assert settings.surveys.enabled is False
+    assert settings.sections_in_use() == ["surveys"]
+    with pytest.raises(InvalidSettingsError, match=r"chat\.providers\.slack\.signing_secret: Value error"):
+        settings.chat  # noqa: B018 (the access validates it)
+
+
+def test_every_section_is_validated_when_none_are_named(config_file):
+    with pytest.raises(InvalidSettingsError, match=r"chat\.providers\.slack\.signing_secret"):
+        load_settings(config_file(MINIMAL_TOML + BAD_CHAT))
+
+
+def test_a_calendar_name_is_checked_without_building_the_sections(config_file):
+    text = (
+        MINIMAL_TOML
+        + OFFICE_HOURS
+        + '\n[chat.providers.slack]\nsigning_secret = "s3cret-s3cret"\ncalendar = "ofice"\n'
+    )
+
+    with pytest.raises(InvalidSettingsError, match=r"chat\.providers\.slack\.calendar: 'ofice' is not one"):
+        load_settings(config_file(text), sections=())
+
+
+def test_loading_settings_lazily_imports_no_calendar_and_no_holidays(config_file):
+    # In a fresh interpreter: this one has long imported both.
+    environ = config_file(MINIMAL_TOML + OFFICE_HOURS)
+    code = (
+        "import os, sys\nfrom frontdesk.config import load_settings\n"
+        "settings = load_settings(os.environ, sections=())\nsettings.surveys\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('holidays', 'frontdesk.hours.calendar'))))\n"
+        "settings.hours.calendar('office')\n"
+        "print('holidays' in sys.modules)\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **environ},
+        capture_output=True,
+        text=True,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.splitlines() == ["[]", "True"]
+
+
+def test_a_refresh_checks_the_sections_in_use_at_once(config_file, monkeypatch, caplog):
+    environ = config_file(MINIMAL_TOML)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    clock = [1000.0]
+    settings = config._RefreshingSettings(clock=lambda: clock[0])
+    first = settings()
+    assert first.email.reopen_window_days == 14  # this function reads the email section
+
+    path = Path(environ["FRONTDESK_CONFIG_FILE"])
+    path.write_text(MINIMAL_TOML + "\n[email]\nreopen_window_days = -1\n", encoding="utf-8")
+    clock[0] += config.DEFAULT_SETTINGS_MAX_AGE_SECONDS
+    assert settings() is first
+    assert "settings_refresh_failed" in caplog.text
+
+    # A bad edit to a section this function never reads is not its concern.
+    path.write_text(MINIMAL_TOML + 'desk_name = "Edited"\n' + BAD_CHAT, encoding="utf-8")
+    clock[0] += config.DEFAULT_SETTINGS_MAX_AGE_SECONDS
+    assert settings().desk_name == "Edited"
+
+
+def test_a_section_replaced_in_a_copy_is_the_new_one(config_file):
+    settings = load_settings(config_file())
+    assert settings.email.reopen_window_days == 14
+
+    copied = settings.with_sections(email={"reopen_window_days": 3})
+
+    assert copied.email.reopen_window_days == 3
+    assert settings.email.reopen_window_days == 14

@@ -9,7 +9,7 @@ import secrets
 import pytest
 from pydantic import ValidationError
 
-from frontdesk.config import EmailSettings, Settings
+from frontdesk.config import Settings
 from frontdesk.mail.intake import _signed_reference
 from frontdesk.mail.reply_address import (
     MIN_KEY_BYTES,
@@ -17,6 +17,7 @@ from frontdesk.mail.reply_address import (
     signed_reply_address,
     verify_reply_address,
 )
+from frontdesk.mail.settings import EmailSettings
 from frontdesk.tickets.reference import new_reference
 
 BASE = "support@example.com"
@@ -319,8 +320,8 @@ def test_after_a_rotation_addresses_signed_with_a_previous_key_still_name_their_
     assert _signed_reference((signed_before,), settings) == REFERENCE
     assert _signed_reference((signed_after,), settings) == REFERENCE
     assert _signed_reference((forged,), settings) is None
-    without_previous = settings.model_copy(
-        update={"email": settings.email.model_copy(update={"previous_reply_address_keys": ()})}
+    without_previous = settings.with_sections(
+        email=settings.email.model_copy(update={"previous_reply_address_keys": ()})
     )
     assert _signed_reference((signed_before,), without_previous) is None
 

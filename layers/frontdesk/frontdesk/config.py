@@ -15,27 +15,30 @@ from __future__ import annotations
 import json
 import os
 import time
-import tomllib
-from collections.abc import Callable, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from frontdesk.hours.calendar import BusinessCalendar
-from frontdesk.hours.service_levels import DEFAULT_RESPONSE_TARGETS, Duration, validate_targets
-from frontdesk.mail.addresses import InvalidAddressError, mailbox_key, normalized_address
-from frontdesk.tickets.model import Channel, Priority
-from frontdesk.triage import TriageSettings
+from frontdesk.mail.addresses import InvalidAddressError, normalized_address
+from frontdesk.tickets.model import Priority
+
+if TYPE_CHECKING:
+    from frontdesk.chat.settings import ChatSettings
+    from frontdesk.hours.settings import HoursSettings
+    from frontdesk.mail.settings import EmailSettings
+    from frontdesk.surveys.settings import SurveySettings
+    from frontdesk.triage import TriageSettings
 
 ENV_PREFIX = "FRONTDESK_"
 CONFIG_FILE_VARIABLE = f"{ENV_PREFIX}CONFIG_FILE"
@@ -74,243 +77,22 @@ class FormSettings(BaseModel):
     max_custom_fields: int = Field(20, ge=0, le=50)
 
 
-class MailboxSettings(BaseModel):
-    """An address customers write to (an SES receipt rule recipient) and where its mail goes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    queue: str = "general"
-    priority: Priority = Priority.NORMAL
-    tags: tuple[str, ...] = ()
-    calendar: str | None = Field(None, description="the business calendar of this mailbox's tickets")
+# The sections a function may not need, by field name: each is checked as a table when the
+# settings load and validated into its model on first use, so a function pays (in cold start) only
+# for the sections it reads. A form function never builds the chat or survey models, and the
+# survey functions never import the business calendars and their holidays.
+SECTIONS = ("hours", "triage", "email", "chat", "surveys")
 
 
-class HoursSettings(BaseModel):
-    """When the desk is open, and how soon it promises a first answer."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    calendars: dict[str, BusinessCalendar] = Field(
-        default_factory=dict, description="by name; none means the desk is always open"
-    )
-    default_calendar: str | None = Field(None, description="for tickets no form, mailbox or rule assigns one")
-    response_targets: dict[Channel, dict[Priority, Duration]] = Field(
-        default_factory=lambda: DEFAULT_RESPONSE_TARGETS,
-        description="first-response targets in business time; missing entries take the defaults",
-    )
-    # "target": acknowledgements promise the response target. "measured": they promise the median
-    # business time to a first answer over the last 7 days, once at least measured_min_samples
-    # tickets were answered (the target until then).
-    promise: Literal["target", "measured"] = "target"
-    measured_min_samples: int = Field(20, ge=1, le=10_000)
-    # Told to customers who write while the desk is closed, by language (the default language's
-    # text stands in for a language without one). E.g. "For outages call +49 30 1234 5678."
-    urgent_note: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("response_targets")
-    @classmethod
-    def _targets(
-        cls, targets: dict[Channel, dict[Priority, timedelta]]
-    ) -> dict[Channel, dict[Priority, timedelta]]:
-        validate_targets(targets)
-        return targets
-
-    @field_validator("urgent_note")
-    @classmethod
-    def _notes(cls, notes: dict[str, str]) -> dict[str, str]:
-        for language, note in notes.items():
-            if len(note) > 500:
-                raise ValueError(f"urgent_note.{language}: use 500 characters or fewer")
-        return {language.lower(): note.strip() for language, note in notes.items()}
-
-    @model_validator(mode="after")
-    def _default_exists(self) -> HoursSettings:
-        if self.default_calendar is not None and self.default_calendar not in self.calendars:
-            raise ValueError(f"default_calendar {self.default_calendar!r} is not one of hours.calendars")
-        if self.default_calendar is None and len(self.calendars) > 1:
-            raise ValueError("with several calendars, name the default_calendar")
-        return self
-
-    def calendar_name(self, wanted: str | None) -> str | None:
-        """The calendar a ticket follows: the one asked for, else the default (or the only one)."""
-        if wanted:
-            return wanted
-        return self.default_calendar or next(iter(self.calendars), None)
-
-    def calendar(self, name: str | None) -> BusinessCalendar | None:
-        """The named calendar; None (always open) when there is none by that name."""
-        return self.calendars.get(name) if name else None
-
-
-class EmailSettings(BaseModel):
-    """Inbound email: threading, loop protection and limits."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    mailboxes: dict[str, MailboxSettings] = Field(
-        default_factory=dict, description="by address (lower case); other recipients use the defaults"
-    )
-    # Key of the signed reply addresses (support+<reference>.<signature>@domain). Unset: none are
-    # issued, and replies join tickets by their sender alone.
-    reply_address_key: SecretStr | None = None
-    # Keys retired by a rotation: addresses they signed are still recognised, never issued.
-    previous_reply_address_keys: tuple[SecretStr, ...] = ()
-    reopen_window_days: int = Field(14, ge=0, le=365)
-    acknowledge_spam: bool = False
-    acknowledgements_per_sender_per_hour: int = Field(3, ge=1, le=1000)
-    suppression_days: int = Field(30, ge=1, le=3650)
-    own_domains: tuple[str, ...] = Field((), description="mail from these domains is Frontdesk's own")
-    max_attachments: int = Field(20, ge=0, le=100)
-    max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=40 * 1024 * 1024)
-    max_total_attachment_bytes: int = Field(25 * 1024 * 1024, ge=1024, le=40 * 1024 * 1024)
-
-    @field_validator("reply_address_key", "previous_reply_address_keys")
-    @classmethod
-    def _long_enough(cls, keys: SecretStr | tuple[SecretStr, ...] | None) -> object:
-        for key in keys if isinstance(keys, tuple) else [keys]:
-            if key is not None and len(key.get_secret_value().encode()) < 16:
-                raise ValueError("use at least 16 bytes (e.g. openssl rand -base64 32)")
-        return keys
-
-    @field_validator("mailboxes")
-    @classmethod
-    def _lower_case_addresses(cls, mailboxes: dict[str, MailboxSettings]) -> dict[str, MailboxSettings]:
-        # Keyed as inbound recipients are compared (lower case, no plus tag, ASCII domain).
-        return {
-            mailbox_key(address) or address.strip().lower(): mailbox for address, mailbox in mailboxes.items()
-        }
-
-
-class ChatProviderSettings(BaseModel):
-    """One chat platform Frontdesk takes webhooks from, at POST /chat/<provider>."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # What its requests are signed with: generic, the shared HMAC key; telegram, the
-    # setWebhook secret_token; slack, the signing secret; meta, the app secret; twilio, the
-    # account's auth token.
-    signing_secret: SecretStr
-    verify_token: SecretStr | None = Field(None, description="meta: the token of its GET handshake")
-    # slack, meta and telegram answer through the platform's API: a bot token (xoxb-...), a page
-    # or system-user access token, the Bot API token (123456:ABC...); and where the API is
-    # (defaults to the platform's own). twilio needs no token: its auth token is signing_secret,
-    # and the account is the one the customer's message came through.
-    api_token: SecretStr | None = None
-    api_base_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
-    # generic: where agents' replies are POSTed, signed like the webhooks it sends us. Unset:
-    # its tickets take notes only.
-    callback_url: str | None = Field(None, max_length=2048)
-    queue: str = "general"
-    priority: Priority = Priority.NORMAL
-    tags: tuple[str, ...] = ()
-    calendar: str | None = None
-
-    @field_validator("signing_secret")
-    @classmethod
-    def _not_empty(cls, secret: SecretStr) -> SecretStr:
-        if len(secret.get_secret_value()) < 8:
-            raise ValueError("use at least 8 characters")
-        return secret
-
-    @field_validator("callback_url")
-    @classmethod
-    def _https_or_local(cls, url: str | None) -> str | None:
-        # Imported here: only configurations with a callback need them.
-        import ipaddress
-        from urllib.parse import urlsplit
-
-        if url is None:
-            return None
-        try:
-            parts = urlsplit(url)
-            host = parts.hostname or ""
-            _ = parts.port  # raises ValueError for a port that is not a number
-        except ValueError:
-            raise ValueError("must be an https:// URL") from None
-        if any(character.isspace() for character in url) or not host or parts.username is not None:
-            raise ValueError("must be an https:// URL with a host (and no user or password)")
-        if parts.scheme == "https":
-            return url
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host == "localhost" or host.endswith(".localhost")
-        if parts.scheme == "http" and loopback:
-            return url  # a receiver on this machine (the local stack, tests)
-        raise ValueError("must be an https:// URL (http:// only for localhost)")
-
-
-class ChatSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    providers: dict[str, ChatProviderSettings] = Field(
-        default_factory=dict, description="by provider: generic, telegram, slack, meta, twilio"
-    )
-    # The public URL the API is reached at (a custom domain, say), for checking Twilio's
-    # signature, which covers the URL as Twilio called it. Unset: rebuilt from the request.
-    public_base_url: str | None = None
-
-    @field_validator("providers")
-    @classmethod
-    def _known(cls, providers: dict[str, ChatProviderSettings]) -> dict[str, ChatProviderSettings]:
-        known = {"generic", "telegram", "slack", "meta", "twilio"}
-        for name in providers:
-            if name not in known:
-                raise ValueError(f"unknown chat provider {name!r}: use one of {', '.join(sorted(known))}")
-        return providers
-
-
-class LowScoreFollowUp(BaseModel):
-    """What a disappointed answer sets off: a tag agents can list by, or the ticket reopened."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    csat_at_most: int = Field(2, ge=1, le=4, description="a CSAT of this or lower is a low score")
-    action: Literal["none", "tag", "reopen"] = "tag"
-    tag: str = Field("low-csat", pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
-
-
-class SurveySettings(BaseModel):
-    """The satisfaction survey sent after a ticket is resolved."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = False
-    # Survey links are signed with the first key and accepted with any of them, so a key can be
-    # rotated without breaking links already sent: put the new one first, drop the old one after
-    # link_valid_for has passed.
-    signing_keys: tuple[SecretStr, ...] = ()
-    delay: Duration = Field(timedelta(hours=1), description="from the resolution to the survey")
-    link_valid_for: Duration = timedelta(days=14)
-    nps: bool = Field(False, description="also ask how likely the customer is to recommend the desk (0-10)")
-    # A ticket resolved with one of these tags gets no survey (nobody asks a spammer how it went).
-    skip_tags: tuple[str, ...] = ("spam", "merged", "duplicate")
-    low_score: LowScoreFollowUp = Field(default_factory=LowScoreFollowUp)
-    # Where customers open the survey page, e.g. https://support.example.com (a custom domain of
-    # the API). Unset: the API's own URL, which the template gives the functions.
-    page_base_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
-    comment_max_chars: int = Field(2000, ge=0, le=10_000)
-
-    @field_validator("signing_keys")
-    @classmethod
-    def _strong_keys(cls, keys: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
-        for key in keys:
-            if len(key.get_secret_value()) < 32:
-                raise ValueError("use signing keys of at least 32 characters (e.g. openssl rand -hex 32)")
-        return keys
-
-    @field_validator("delay", "link_valid_for")
-    @classmethod
-    def _sensible_duration(cls, value: timedelta) -> timedelta:
-        if not timedelta(seconds=1) <= value <= timedelta(days=90):
-            raise ValueError("must be between 1 second and 90 days")
+def _section_document(value: object) -> object:
+    # A table as written, or a section model already built (tests and tools build them).
+    if isinstance(value, dict | BaseModel):
         return value
+    raise ValueError("must be a table/object")
 
-    @model_validator(mode="after")
-    def _keys_when_enabled(self) -> SurveySettings:
-        if self.enabled and not self.signing_keys:
-            raise ValueError("surveys need signing_keys to sign their links (or set enabled = false)")
-        return self
+
+SectionDocument = Annotated[Any, AfterValidator(_section_document)]
+SectionModel = TypeVar("SectionModel", bound=BaseModel)
 
 
 class Settings(BaseModel):
@@ -322,17 +104,17 @@ class Settings(BaseModel):
     default_language: str = "en"
     reference_prefix: str = Field("FD", pattern=r"^[A-Z]{1,6}$")
     forms: dict[str, FormSettings] = Field(default_factory=lambda: {"contact": FormSettings()})
-    hours: HoursSettings = Field(default_factory=HoursSettings)
-    triage: TriageSettings = Field(default_factory=TriageSettings)
-    chat: ChatSettings = Field(default_factory=ChatSettings)
-    surveys: SurveySettings = Field(default_factory=SurveySettings)
+    hours_document: SectionDocument = Field(default_factory=dict, alias="hours")
+    triage_document: SectionDocument = Field(default_factory=dict, alias="triage")
+    chat_document: SectionDocument = Field(default_factory=dict, alias="chat")
+    surveys_document: SectionDocument = Field(default_factory=dict, alias="surveys")
     max_form_body_bytes: int = Field(64 * 1024, ge=1024, le=6 * 1024 * 1024)
     # New tickets one network (an IPv4 address, an IPv6 /64) may open through forms in an hour;
     # more get 429. Counted in the ticket's own transaction, so it costs no extra call.
     max_form_tickets_per_network_per_hour: int = Field(30, ge=1, le=1_000_000)
     max_message_chars: int = Field(20_000, ge=100, le=100_000)
     idempotency_window_hours: int = Field(24, ge=1, le=24 * 30)
-    email: EmailSettings = Field(default_factory=EmailSettings)
+    email_document: SectionDocument = Field(default_factory=dict, alias="email")
     ses_configuration_set: str | None = None
     ses_message_id_domain: str | None = Field(
         None, description="domain of the Message-ID SES gives sent mail; derived from the region if unset"
@@ -367,18 +149,94 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _calendars_exist(self) -> Settings:
-        named = [(f"forms.{name}.calendar", form.calendar) for name, form in self.forms.items()]
-        named += [
-            (f"email.mailboxes.{name}.calendar", box.calendar) for name, box in self.email.mailboxes.items()
+        # Read from the sections as written, so that checking the names builds no section.
+        calendars = _entries(self.hours_document, "calendars")
+        named: list[tuple[str, object]] = [
+            (f"forms.{name}.calendar", form.calendar) for name, form in self.forms.items()
         ]
-        named += [(f"triage.rules[{rule.name!r}].calendar", rule.calendar) for rule in self.triage.rules]
         named += [
-            (f"chat.providers.{name}.calendar", chat.calendar) for name, chat in self.chat.providers.items()
+            (f"email.mailboxes.{name}.calendar", _value(box, "calendar"))
+            for name, box in _entries(self.email_document, "mailboxes").items()
+        ]
+        rules = _value(self.triage_document, "rules")
+        named += [
+            (f"triage.rules[{_value(rule, 'name')!r}].calendar", _value(rule, "calendar"))
+            for rule in (rules if isinstance(rules, list | tuple) else ())
+        ]
+        named += [
+            (f"chat.providers.{name}.calendar", _value(chat, "calendar"))
+            for name, chat in _entries(self.chat_document, "providers").items()
         ]
         for where, calendar in named:
-            if calendar is not None and calendar not in self.hours.calendars:
+            if isinstance(calendar, str) and calendar not in calendars:
                 raise ValueError(f"{where}: {calendar!r} is not one of hours.calendars")
         return self
+
+    @cached_property
+    def hours(self) -> HoursSettings:
+        from frontdesk.hours.settings import HoursSettings
+
+        return self._section("hours", HoursSettings)
+
+    @cached_property
+    def triage(self) -> TriageSettings:
+        from frontdesk.triage import TriageSettings
+
+        return self._section("triage", TriageSettings)
+
+    @cached_property
+    def email(self) -> EmailSettings:
+        from frontdesk.mail.settings import EmailSettings
+
+        return self._section("email", EmailSettings)
+
+    @cached_property
+    def chat(self) -> ChatSettings:
+        from frontdesk.chat.settings import ChatSettings
+
+        return self._section("chat", ChatSettings)
+
+    @cached_property
+    def surveys(self) -> SurveySettings:
+        from frontdesk.surveys.settings import SurveySettings
+
+        return self._section("surveys", SurveySettings)
+
+    def _section(self, name: str, model: type[SectionModel]) -> SectionModel:
+        document = getattr(self, f"{name}_document")
+        if isinstance(document, model):
+            return document
+        try:
+            return model.model_validate(document)
+        except ValidationError as error:
+            raise InvalidSettingsError(_problems(error, section=name)) from None
+
+    def section_problems(self, names: Iterable[str] = SECTIONS) -> list[tuple[str, str]]:
+        """What is wrong in these sections (all by default), each validated now."""
+        problems: list[tuple[str, str]] = []
+        for name in names:
+            try:
+                getattr(self, name)
+            except InvalidSettingsError as error:
+                problems += error.problems
+        return problems
+
+    def check_sections(self, names: Iterable[str] = SECTIONS) -> Settings:
+        """These settings, with these sections validated now (all by default)."""
+        if problems := self.section_problems(names):
+            raise InvalidSettingsError(problems)
+        return self
+
+    def sections_in_use(self) -> list[str]:
+        """The sections validated so far: the ones this function reads."""
+        return [name for name in SECTIONS if name in self.__dict__]
+
+    def with_sections(self, **sections: BaseModel | dict[str, Any]) -> Settings:
+        """A copy with these sections replaced (by name: hours, chat...), validated on first use."""
+        copied = self.model_copy(update={f"{name}_document": value for name, value in sections.items()})
+        for name in sections:
+            copied.__dict__.pop(name, None)  # the copy must not keep the old section's cached model
+        return copied
 
     @property
     def message_id_domain(self) -> str:
@@ -388,10 +246,27 @@ class Settings(BaseModel):
         return self.ses_message_id_domain or ses_message_id_domain(self.aws_region)
 
 
+def _value(section: object, key: str) -> object:
+    """A key of a section as written (a table) or already built (a model)."""
+    if isinstance(section, dict):
+        return section.get(key)
+    return getattr(section, key, None)
+
+
+def _entries(section: object, key: str) -> dict[Any, Any]:
+    entries = _value(section, key)
+    return entries if isinstance(entries, dict) else {}
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """A configuration document from a TOML or JSON file."""
     text = path.read_text(encoding="utf-8")
-    document = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    if path.suffix == ".json":
+        document = json.loads(text)
+    else:
+        import tomllib  # only configuration files are TOML; Lambda reads JSON from SSM
+
+        document = tomllib.loads(text)
     if not isinstance(document, dict):
         raise ValueError(f"{path}: the configuration must be a table/object")
     return document
@@ -416,9 +291,14 @@ def _environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def load_settings(
-    environ: Mapping[str, str], read_parameters: Callable[[list[str]], dict[str, str]] | None = None
+    environ: Mapping[str, str],
+    read_parameters: Callable[[list[str]], dict[str, str]] | None = None,
+    *,
+    sections: Iterable[str] = SECTIONS,
 ) -> Settings:
-    """Build and validate the settings from a configuration document and the environment."""
+    """Build and validate the settings from a configuration document and the environment.
+
+    `sections` are validated now (all by default); the others on first use."""
     document: dict[str, Any] = {}
     if config_file := environ.get(CONFIG_FILE_VARIABLE):
         document = read_config_file(Path(config_file))
@@ -433,27 +313,39 @@ def load_settings(
         if calendars_parameter:
             calendars = _json_object(calendars_parameter, values[calendars_parameter])
             document = _with_calendars(document, calendars)
+    values = {**document, **_environment_overrides(environ)}
     try:
-        return Settings.model_validate({**document, **_environment_overrides(environ)})
+        settings = Settings.model_validate(values)
     except ValidationError as error:
-        # pydantic's own message quotes each rejected value, and the document holds secrets (a
-        # misspelt "signing_secrett" would be printed whole): say where and what, never the value.
-        raise InvalidSettingsError(error) from None
+        # Name the sections' problems too, so that one check lists everything to fix.
+        written: dict[str, Any] = {
+            f"{name}_document": values[name] for name in sections if isinstance(values.get(name), dict)
+        }
+        as_written = Settings.model_construct(**written)  # no validation: only its sections are read
+        raise InvalidSettingsError(_problems(error) + as_written.section_problems(sections)) from None
+    return settings.check_sections(sections)
 
 
 class InvalidSettingsError(ValueError):
     """A configuration that does not validate; its message names each field at fault and never
     the value found there (that may be a secret)."""
 
-    def __init__(self, error: ValidationError) -> None:
-        self.problems = [
-            (".".join(str(part) for part in problem["loc"]) or "(document)", problem["msg"])
-            for problem in error.errors(include_input=False, include_url=False)
-        ]
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
         super().__init__(
             f"{len(self.problems)} invalid setting(s): "
             + "; ".join(f"{where}: {message}" for where, message in self.problems)
         )
+
+
+def _problems(error: ValidationError, section: str | None = None) -> list[tuple[str, str]]:
+    """Where and what, never the value: pydantic's own message quotes each rejected value, and
+    the document holds secrets (a misspelt "signing_secrett" would be printed whole)."""
+    where = (section,) if section else ()
+    return [
+        (".".join(str(part) for part in (*where, *problem["loc"])) or "(document)", problem["msg"])
+        for problem in error.errors(include_input=False, include_url=False)
+    ]
 
 
 def _json_object(parameter: str, text: str) -> dict[str, Any]:
@@ -480,7 +372,8 @@ def _with_calendars(document: dict[str, Any], calendars: dict[str, Any]) -> dict
 
 class _RefreshingSettings:
     """The settings of this execution environment: read on first use (not at import), then again
-    once they are older than FRONTDESK_SETTINGS_MAX_AGE seconds. A re-read that fails (the
+    once they are older than FRONTDESK_SETTINGS_MAX_AGE seconds. Sections are validated on first
+    use; a re-read validates at once the sections this function has used. A re-read that fails (the
     parameter unreachable, or edited into something invalid) is logged and the last good settings
     stay in use, so a bad edit never takes down functions that are already running."""
 
@@ -492,12 +385,12 @@ class _RefreshingSettings:
     def __call__(self) -> Settings:
         now = self._clock()
         if self._settings is None:
-            self._settings = load_settings(os.environ)
+            self._settings = load_settings(os.environ, sections=())
             self._loaded_at = now
         elif now - self._loaded_at >= _max_age(os.environ):
             self._loaded_at = now  # one attempt per period, even when it fails
             try:
-                self._settings = load_settings(os.environ)
+                self._settings = load_settings(os.environ, sections=self._settings.sections_in_use())
             except Exception as error:  # any failure: keep serving the last good settings
                 from frontdesk.observability import logger
 

@@ -138,7 +138,8 @@ class LocalStack:
     def start(self) -> None:
         document = read_config_file(self.options.config_path)
         # Fail before anything starts if the configuration is wrong.
-        Settings.model_validate({**document, "tickets_table_name": "validated-before-deploy"})
+        checked = {**document, "tickets_table_name": "validated-before-deploy"}
+        Settings.model_validate(checked).check_sections()
         os.environ.update(LOCAL_AWS_ENVIRONMENT)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
 

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from frontdesk.chat.providers.base import ChatMessage
-from frontdesk.config import ChatProviderSettings, Settings
+from frontdesk.chat.settings import ChatProviderSettings
+from frontdesk.config import Settings
 from frontdesk.intake import Accepted, InboundMessage, accept, append
 from frontdesk.intake.routing import route
 from frontdesk.text import first_line_subject, single_line_problem

@@ -36,7 +36,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from frontdesk.chat.providers.payloads import hmac_sha256_hex
-from frontdesk.config import ChatProviderSettings, Settings
+from frontdesk.chat.settings import ChatProviderSettings
+from frontdesk.config import Settings
 from frontdesk.tickets.model import Ticket
 
 DEFAULT_API_BASE_URLS = {

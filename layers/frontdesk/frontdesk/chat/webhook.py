@@ -34,7 +34,8 @@ from frontdesk.chat.providers.base import (
     WebhookRejectedError,
     WebhookRequest,
 )
-from frontdesk.config import ChatProviderSettings, Settings
+from frontdesk.chat.settings import ChatProviderSettings
+from frontdesk.config import Settings
 from frontdesk.http import HttpRequest, json_response
 from frontdesk.observability import logger, metrics
 from frontdesk.tickets.store import ReplayedRequestError, SignedRequestSighting, TicketStore

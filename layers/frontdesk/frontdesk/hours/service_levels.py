@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator
 
-from frontdesk.hours.calendar import BusinessCalendar
 from frontdesk.tickets.model import Channel, Priority
+
+if TYPE_CHECKING:  # the calendar module is imported only where a calendar is configured
+    from frontdesk.hours.calendar import BusinessCalendar
 
 _SHORT_DURATION = re.compile(
     r"(?:(?P<days>\d+)d)?(?:(?P<hours>\d+)h)?(?:(?P<minutes>\d+)m)?(?:(?P<seconds>\d+)s)?"

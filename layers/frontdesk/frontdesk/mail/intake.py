@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from frontdesk.config import MailboxSettings, Settings
+from frontdesk.config import Settings
 from frontdesk.hours.zones import offset_name
 from frontdesk.intake import Accepted, InboundMessage, accept, append
 from frontdesk.intake.routing import route
@@ -35,6 +35,7 @@ from frontdesk.mail.parse import parse_email
 from frontdesk.mail.receipt import MailReceipt, Verdict
 from frontdesk.mail.reply import extract_reply
 from frontdesk.mail.reply_address import verify_reply_address
+from frontdesk.mail.settings import MailboxSettings
 from frontdesk.mail.storage import MailBucket, attachment_key
 from frontdesk.mail.threads import (
     ThreadDecision,
