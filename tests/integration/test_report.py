@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from frontdesk import runtime
-from frontdesk.intake.accept import new_message_id
 from frontdesk.tickets.model import (
     Channel,
     Direction,
@@ -26,6 +25,7 @@ from frontdesk.tickets.model import (
     SurveyState,
     Ticket,
     TicketStatus,
+    new_message_id,
 )
 from frontdesk.tickets.store import InboundRecord
 from frontdesk_tools import cli

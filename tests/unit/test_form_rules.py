@@ -5,12 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from frontdesk.config import FormSettings
-from frontdesk.forms.submission import (
-    BadSubmissionError,
-    decode_body,
-    to_inbound_message,
-    validate_submission,
-)
+from frontdesk.forms.posted import BadSubmissionError, decode_body
+from frontdesk.forms.submission import to_inbound_message, validate_submission
 from frontdesk.intake.message import InboundMessage
 from frontdesk.text import excerpt, single_line_problem
 from frontdesk.tickets.reference import ALPHABET, new_reference, normalise_reference, reference_pattern

@@ -7,12 +7,10 @@ from typing import Any
 import pytest
 
 from frontdesk.config import FormSettings
+from frontdesk.forms.posted import BadSubmissionError, FieldError, decode_body
 from frontdesk.forms.submission import (
-    BadSubmissionError,
-    FieldError,
     FormSubmission,
     check_idempotency_key,
-    decode_body,
     to_inbound_message,
     validate_submission,
 )

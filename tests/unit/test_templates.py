@@ -10,7 +10,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from frontdesk.config import FormSettings
-from frontdesk.forms.submission import FieldError
+from frontdesk.forms.posted import FieldError
 from frontdesk.language.catalogs import templates_dir
 from frontdesk.rendering import (
     direction,

@@ -16,7 +16,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from frontdesk.config import FormSettings
-from frontdesk.forms.submission import FieldError
+from frontdesk.forms.posted import FieldError
 from frontdesk.language.catalogs import available_languages, catalog_path
 from frontdesk.language.detection import detect_language
 from frontdesk.language.formatting import format_duration, format_moment

@@ -22,13 +22,18 @@ from markupsafe import Markup
 from frontdesk.language.catalogs import (
     CATALOG_DOMAIN,
     SOURCE_LANGUAGE,
+    answer_language,
     available_languages,
     catalog_path,
     templates_dir,
 )
+from frontdesk.language.tags import primary_language, ranked_languages
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+
+    from frontdesk.config import Settings
+    from frontdesk.http import HttpRequest
 
 # Languages written right to left; pages and emails in them are marked dir="rtl".
 RIGHT_TO_LEFT = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"})
@@ -110,3 +115,18 @@ def render_page(name: str, *, lang: str, **context: Any) -> Page:
         "base-uri 'none'; frame-ancestors 'none'"
     )
     return Page(html, policy)
+
+
+def page_language(request: HttpRequest, settings: Settings, chosen: str | None = None) -> tuple[str, bool]:
+    """The language of a page, and whether the visitor asked for it (a language the form then
+    passes on as the ticket's hint), rather than getting the desk's default.
+
+    Asked for: `chosen` (the locale a posted form carried), ?lang=, then Accept-Language.
+    """
+    asked = [primary_language(chosen), primary_language(request.query.get("lang"))]
+    asked += ranked_languages(request.header("accept-language"))
+    available = available_languages()
+    for language in asked:
+        if language in available:
+            return language, True
+    return answer_language([], settings.default_language), False

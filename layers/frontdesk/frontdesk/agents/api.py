@@ -22,7 +22,6 @@ from frontdesk.chat.outbound import can_reach, messaging_app, reply_window_close
 from frontdesk.config import Settings
 from frontdesk.hours.measured import SAMPLE_RETENTION
 from frontdesk.http import HttpRequest, json_response
-from frontdesk.intake.accept import new_message_id
 from frontdesk.observability import logger, metrics
 from frontdesk.text import multiline_problem, normalise_multiline
 from frontdesk.tickets.model import (
@@ -35,6 +34,7 @@ from frontdesk.tickets.model import (
     Priority,
     Ticket,
     TicketStatus,
+    new_message_id,
 )
 from frontdesk.tickets.reference import normalise_reference
 from frontdesk.tickets.store import FirstResponseSample, TicketChangedError, TicketStore

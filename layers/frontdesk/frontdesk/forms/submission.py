@@ -7,17 +7,14 @@ checked the same way whichever way it came.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Field,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -26,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from frontdesk.config import FormSettings
+from frontdesk.forms.posted import BadSubmissionError, FieldError, field_error
 from frontdesk.hours.zones import known_time_zone
 from frontdesk.intake.message import InboundMessage
 from frontdesk.language.catalogs import translatable
@@ -42,81 +40,9 @@ RESERVED_FIELDS = frozenset(
 _CUSTOM_FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_SINGLE_LINE = 200
 MAX_CUSTOM_VALUE = 2_000
 SUBJECT_FROM_MESSAGE_CHARS = 80
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str  # English, as JSON clients get it
-    # For pages: the message's catalog id and its values, so it can be shown in the page's language.
-    msgid: str | None = Field(None, exclude=True)
-    params: dict[str, Any] = Field(default_factory=dict, exclude=True)
-
-    @field_validator("field")
-    @classmethod
-    def _encodable(cls, field: str) -> str:
-        # The name is the client's, echoed: a JSON key can be a lone surrogate ("\ud800"), which
-        # no response body or log line can carry as UTF-8.
-        return _LONE_SURROGATE.sub("\ufffd", field)
-
-    @classmethod
-    def of(cls, field: str, msgid: str, **params: Any) -> FieldError:
-        return cls(field=field, message=msgid % params if params else msgid, msgid=msgid, params=params)
-
-
-class BadSubmissionError(Exception):
-    """The post cannot be accepted; `status` is the HTTP status that says why."""
-
-    def __init__(self, status: int, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{error.field}: {error.message}" for error in errors))
-        self.status = status
-        self.errors = errors
-
-
-def _error(status: int, field: str, message: str) -> BadSubmissionError:
-    return BadSubmissionError(status, [FieldError.of(field, message)])
-
-
-def media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-def decode_body(content_type: str | None, body: bytes, max_fields: int) -> dict[str, Any]:
-    """The posted fields, or BadSubmissionError (400 malformed, 415 unsupported type)."""
-    media = media_type(content_type)
-    if media == "application/json":
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            raise _error(400, "body", "is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise _error(400, "body", "must be a JSON object")
-        if len(data) > max_fields:
-            raise _error(413, "body", f"has more than {max_fields} fields")
-        return data
-    if media == "application/x-www-form-urlencoded":
-        try:
-            pairs = parse_qsl(
-                body.decode("utf-8"),
-                keep_blank_values=True,
-                strict_parsing=False,
-                max_num_fields=max_fields,
-                errors="strict",  # %FF must fail like a raw invalid byte does
-            )
-        except UnicodeDecodeError:
-            raise _error(400, "body", "is not UTF-8 text") from None
-        except ValueError:
-            raise _error(413, "body", f"has more than {max_fields} fields") from None
-        fields: dict[str, Any] = {}
-        for name, value in pairs:
-            if name in fields:
-                raise _error(422, name, "was sent more than once")
-            fields[name] = value
-        return fields
-    raise _error(415, "Content-Type", "must be application/x-www-form-urlencoded or application/json")
 
 
 def _single_line(value: str, limit: int = MAX_SINGLE_LINE) -> str:
@@ -310,7 +236,7 @@ def check_idempotency_key(value: str | None) -> str | None:
     if value is None:
         return None
     if not _IDEMPOTENCY_KEY.fullmatch(value):
-        raise _error(400, "Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+        raise field_error(400, "Idempotency-Key", "must be 1 to 255 visible ASCII characters")
     return value
 
 

@@ -16,23 +16,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from frontdesk.config import FormSettings, Settings
+from frontdesk.forms.posted import BadSubmissionError, FieldError, decode_body
 from frontdesk.forms.submission import (
     HONEYPOT_FIELD,
-    BadSubmissionError,
-    FieldError,
     FormSubmission,
     check_idempotency_key,
-    decode_body,
     to_inbound_message,
     validate_submission,
 )
 from frontdesk.http import HttpRequest, json_response, page_response, redirect_response
 from frontdesk.intake import IdempotencyKeyReusedError, accept
 from frontdesk.intake.routing import route
-from frontdesk.language.catalogs import answer_language, available_languages, translatable
-from frontdesk.language.tags import primary_language, ranked_languages
+from frontdesk.language.catalogs import translatable
+from frontdesk.language.tags import primary_language
 from frontdesk.observability import logger, metrics
-from frontdesk.rendering import render_page
+from frontdesk.rendering import page_language, render_page
 from frontdesk.tickets.reference import normalise_reference
 from frontdesk.tickets.store import HourlyQuota, QuotaExceededError, TicketStore
 
@@ -45,21 +43,6 @@ def _form(request: HttpRequest, settings: Settings) -> tuple[str, FormSettings] 
     form_id = request.path_parameters.get("form_id", "")
     form = settings.forms.get(form_id)
     return (form_id, form) if form else None
-
-
-def page_language(request: HttpRequest, settings: Settings, chosen: str | None = None) -> tuple[str, bool]:
-    """The language of a page, and whether the visitor asked for it (a language the form then
-    passes on as the ticket's hint), rather than getting the desk's default.
-
-    Asked for: `chosen` (the locale a posted form carried), ?lang=, then Accept-Language.
-    """
-    asked = [primary_language(chosen), primary_language(request.query.get("lang"))]
-    asked += ranked_languages(request.header("accept-language"))
-    available = available_languages()
-    for language in asked:
-        if language in available:
-            return language, True
-    return answer_language([], settings.default_language), False
 
 
 def _not_found(request: HttpRequest, settings: Settings) -> dict[str, Any]:

@@ -3,7 +3,6 @@ message to one."""
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from frontdesk.tickets.model import (
     MessageKind,
     Ticket,
     TicketStatus,
+    new_message_id,
 )
 from frontdesk.tickets.reference import new_reference
 from frontdesk.tickets.store import (
@@ -46,10 +46,6 @@ class Accepted:
     created: bool  # a new ticket; False for a repeat delivery or a message added to a ticket
     appended: bool = False  # added to an existing ticket
     ticket: Ticket | None = None  # the ticket as written, when this call created it
-
-
-def new_message_id() -> str:
-    return secrets.token_hex(8)
 
 
 def accept(

@@ -15,7 +15,6 @@ from frontdesk.config import Settings
 from frontdesk.hours.measured import median_first_response
 from frontdesk.hours.service_levels import desk_status, first_response_due, response_target
 from frontdesk.hours.zones import time_zone
-from frontdesk.intake.accept import new_message_id
 from frontdesk.language.catalogs import answer_language
 from frontdesk.language.formatting import format_duration, format_moment
 from frontdesk.notify.customer_mail import customer_email
@@ -23,7 +22,15 @@ from frontdesk.notify.email import OutgoingEmail, UnsafeHeaderError
 from frontdesk.notify.mailer import PermanentSendError, SesMailer
 from frontdesk.observability import count_by, logger, metrics
 from frontdesk.rendering import render
-from frontdesk.tickets.model import AcknowledgementState, Channel, Direction, Message, MessageKind, Ticket
+from frontdesk.tickets.model import (
+    AcknowledgementState,
+    Channel,
+    Direction,
+    Message,
+    MessageKind,
+    Ticket,
+    new_message_id,
+)
 from frontdesk.tickets.store import ClaimRefused, TicketStore
 
 

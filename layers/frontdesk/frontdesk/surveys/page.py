@@ -17,16 +17,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from frontdesk.config import Settings
-from frontdesk.forms.submission import BadSubmissionError, FieldError, decode_body
-from frontdesk.forms.web import page_language
+from frontdesk.forms.posted import BadSubmissionError, FieldError, decode_body
 from frontdesk.http import HttpRequest, page_response
 from frontdesk.language.catalogs import answer_language, translatable
 from frontdesk.observability import logger, metrics
-from frontdesk.rendering import render_page
-from frontdesk.surveys.send import CSAT_SCORES
+from frontdesk.rendering import page_language, render_page
 from frontdesk.surveys.tokens import ExpiredSurveyTokenError, InvalidSurveyTokenError, SurveyLink, read_link
 from frontdesk.text import multiline_problem, normalise_multiline
-from frontdesk.tickets.model import SurveyAnswer, SurveyState, TicketStatus
+from frontdesk.tickets.model import CSAT_SCORES, SurveyAnswer, SurveyState, TicketStatus
 from frontdesk.tickets.store import SurveyAnsweredError, SurveyNotOpenError, TicketChangedError, TicketStore
 
 MAX_BODY_BYTES = 32 * 1024

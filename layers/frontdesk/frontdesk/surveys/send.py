@@ -22,10 +22,8 @@ from frontdesk.observability import logger, metrics
 from frontdesk.rendering import render
 from frontdesk.surveys.schedule import survey_exclusion
 from frontdesk.surveys.tokens import SurveyLink, sign_link
-from frontdesk.tickets.model import Survey, SurveyState, Ticket, TicketStatus
+from frontdesk.tickets.model import CSAT_SCORES, Survey, SurveyState, Ticket, TicketStatus
 from frontdesk.tickets.store import TicketStore
-
-CSAT_SCORES = (1, 2, 3, 4, 5)
 
 
 class SurveyOutcome(StrEnum):

@@ -1,5 +1,6 @@
 """The ticket and its messages, as the rest of Frontdesk sees them (storage shapes live in store.py)."""
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -112,13 +113,16 @@ class StoredAttachment(BaseModel):
     skipped: str | None = None  # why it was not stored: too_large, too_many, total_too_large
 
 
+CSAT_SCORES = (1, 2, 3, 4, 5)  # from very unhappy to very happy
+
+
 class SurveyAnswer(BaseModel):
     """The customer's answer to the satisfaction survey of the ticket's latest resolution, kept on
     the ticket so reports read it with the ticket."""
 
     model_config = ConfigDict(frozen=True)
 
-    csat: int = Field(ge=1, le=5)
+    csat: int = Field(ge=CSAT_SCORES[0], le=CSAT_SCORES[-1])
     nps: int | None = Field(None, ge=0, le=10)
     answered_at: datetime
 
@@ -160,6 +164,10 @@ class Ticket(BaseModel):
     )
     public_replies: int = Field(0, description="agent replies sent to the customer (notes not counted)")
     survey: SurveyAnswer | None = None
+
+
+def new_message_id() -> str:
+    return secrets.token_hex(8)
 
 
 class Message(BaseModel):
