@@ -549,14 +549,19 @@ class TicketStore:
             "created_at": timestamp_key(now),
             "expires_at": int(inbound.expires_at.timestamp()),
         }
+        put = self._put_unless_live({**_inbound_key(inbound.key), **_serialise(item)}, now)
+        put["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"  # the reference it names
+        return put
+
+    def _put_unless_live(self, item: dict[str, Any], now: datetime) -> TransactWriteItemTypeDef:
+        """Put an expiring item (its `expires_at`), failing if a live one is there already: an
+        expired item that TTL has not deleted yet no longer counts."""
         return {
             "Put": {
                 "TableName": self.table_name,
-                "Item": {**_inbound_key(inbound.key), **_serialise(item)},
-                # An expired record that TTL has not deleted yet no longer counts.
+                "Item": item,
                 "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
                 "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}},
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
 
@@ -793,15 +798,7 @@ class TicketStore:
 
     def _sighting_put(self, sighting: SignedRequestSighting, now: datetime) -> TransactWriteItemTypeDef:
         item = {"entity": REPLAY_ENTITY, "expires_at": int(sighting.until.timestamp())}
-        return {
-            "Put": {
-                "TableName": self.table_name,
-                "Item": {**_replay_key(sighting.digest), **_serialise(item)},
-                # An expired record that TTL has not deleted yet no longer counts.
-                "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}},
-            }
-        }
+        return self._put_unless_live({**_replay_key(sighting.digest), **_serialise(item)}, now)
 
     def remember_signed_request(self, sighting: SignedRequestSighting, now: datetime) -> bool:
         """Remember a signed request that stored nothing (an event Frontdesk ignores, messages
