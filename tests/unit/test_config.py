@@ -639,3 +639,14 @@ def test_a_section_replaced_in_a_copy_is_the_new_one(config_file):
 
     assert copied.email.reopen_window_days == 3
     assert settings.email.reopen_window_days == 14
+
+
+def test_a_section_as_written_never_shows_its_secrets(config_file):
+    secret = "a-slack-signing-secret-in-the-document"
+    text = MINIMAL_TOML + f'\n[chat.providers.slack]\nsigning_secret = "{secret}"\n'
+    settings = load_settings(config_file(text), sections=())
+
+    assert secret not in repr(settings)
+    assert secret not in str(settings.model_dump())
+    assert secret not in repr(settings.chat)  # the model holds it as a SecretStr
+    assert settings.chat.providers["slack"].signing_secret.get_secret_value() == secret

@@ -92,6 +92,9 @@ def _section_document(value: object) -> object:
 
 
 SectionDocument = Annotated[Any, AfterValidator(_section_document)]
+# A section as written holds its secrets as plain strings (its model makes them SecretStr): never
+# in a repr or a dump of the settings.
+_UNSHOWN: dict[str, Any] = {"repr": False, "exclude": True}
 SectionModel = TypeVar("SectionModel", bound=BaseModel)
 
 
@@ -104,17 +107,17 @@ class Settings(BaseModel):
     default_language: str = "en"
     reference_prefix: str = Field("FD", pattern=r"^[A-Z]{1,6}$")
     forms: dict[str, FormSettings] = Field(default_factory=lambda: {"contact": FormSettings()})
-    hours_document: SectionDocument = Field(default_factory=dict, alias="hours")
-    triage_document: SectionDocument = Field(default_factory=dict, alias="triage")
-    chat_document: SectionDocument = Field(default_factory=dict, alias="chat")
-    surveys_document: SectionDocument = Field(default_factory=dict, alias="surveys")
+    hours_document: SectionDocument = Field(default_factory=dict, alias="hours", **_UNSHOWN)
+    triage_document: SectionDocument = Field(default_factory=dict, alias="triage", **_UNSHOWN)
+    chat_document: SectionDocument = Field(default_factory=dict, alias="chat", **_UNSHOWN)
+    surveys_document: SectionDocument = Field(default_factory=dict, alias="surveys", **_UNSHOWN)
     max_form_body_bytes: int = Field(64 * 1024, ge=1024, le=6 * 1024 * 1024)
     # New tickets one network (an IPv4 address, an IPv6 /64) may open through forms in an hour;
     # more get 429. Counted in the ticket's own transaction, so it costs no extra call.
     max_form_tickets_per_network_per_hour: int = Field(30, ge=1, le=1_000_000)
     max_message_chars: int = Field(20_000, ge=100, le=100_000)
     idempotency_window_hours: int = Field(24, ge=1, le=24 * 30)
-    email_document: SectionDocument = Field(default_factory=dict, alias="email")
+    email_document: SectionDocument = Field(default_factory=dict, alias="email", **_UNSHOWN)
     ses_configuration_set: str | None = None
     ses_message_id_domain: str | None = Field(
         None, description="domain of the Message-ID SES gives sent mail; derived from the region if unset"
