@@ -5,16 +5,20 @@
 For each handler a fresh process sets the environment a function gets, stubs every AWS answer
 (a botocore `before-send` hook on boto3's default session returns canned responses: no network,
 no moto), imports the handler module as Lambda does (`app` from the function's folder), handles
-one representative event and prints what it answered. The floor, measured in the same run, is a
-process that imports boto3, installs the same stub, creates the same clients and makes the same
-calls with the same parameters (recorded from the handler's warm-up run), doing nothing else.
+one representative event and prints what it answered. Templates and catalogs are read as the
+templates layer ships them (.aws-sam/build/TemplatesLayer, when built: precompiled). The floor,
+measured in the same run, is a process that imports boto3, installs the same stub, creates the
+same clients and makes the same calls with the same parameters (recorded from the handler's
+warm-up run), doing nothing else.
 
 Wall time: median of N fresh processes (cold and floor interleaved), from the parent's spawn to
-the child's exit. Instructions: one run each under `valgrind --tool=cachegrind --cache-sim=no`
-(deterministic), when valgrind is installed. Compiled from source: the modules the handler
-imports (as Python 3.11 here sees them) that the built layer (.aws-sam/build) ships without
-valid CPython 3.13 bytecode, plus the function's own app.py; the layer's pydantic_core is an
-aarch64 build, so it cannot be imported on this machine. Sizes: the built artifacts, unzipped.
+the child's exit. Both children leave with `os._exit` once they have answered: Lambda never runs
+the interpreter's teardown, so it is no part of a cold start. Instructions: one run each under
+`valgrind --tool=cachegrind --cache-sim=no` (deterministic), when valgrind is installed. Compiled
+from source: the modules the handler imports (as Python 3.11 here sees them) that the built layer
+(.aws-sam/build) ships without valid CPython 3.13 bytecode, plus the function's own app.py; the
+layer's pydantic_core is an aarch64 build, so it cannot be imported on this machine. Sizes: the
+built artifacts, unzipped.
 """
 
 from __future__ import annotations
@@ -203,7 +207,10 @@ else:
             pass
     report["status"] = "%d calls" % len(spec["calls"])
 report["served"] = served
-print(json.dumps(report))
+print(json.dumps(report), flush=True)
+# Lambda freezes and then discards an execution environment; it never runs the interpreter's
+# teardown (module and object finalisation), so neither side of the comparison pays for it.
+os._exit(0)
 """
 
 
@@ -719,6 +726,11 @@ def measure(
     cases = build_cases(names, config_json)
     with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
         runner = Runner(Path(scratch), sys.executable)
+        built_templates = BUILD_DIR / "TemplatesLayer"
+        if built_templates.is_dir():
+            # The templates as deployed (catalogs compiled, templates precompiled), copied so that
+            # this interpreter's bytecode of them lands in the scratch folder, not in the build.
+            env["FRONTDESK_TEMPLATES_DIR"] = str(shutil.copytree(built_templates, Path(scratch) / "opt"))
         # Warm-up, one per handler: writes .pyc, records the calls the floor repeats.
         for name in names:
             case = cases[name]
