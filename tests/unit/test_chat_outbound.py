@@ -15,15 +15,10 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from frontdesk.chat.outbound import (
-    ChatSender,
-    PermanentChatError,
-    TransientChatError,
-    can_reach,
-    reply_window_closes_at,
-)
+from frontdesk.chat.outbound import ChatSender, PermanentChatError, TransientChatError
 from frontdesk.chat.providers import PROVIDERS
 from frontdesk.chat.providers.base import ProviderSecrets, WebhookRejectedError, WebhookRequest
+from frontdesk.chat.reach import can_reach, reply_window_closes_at
 from frontdesk.chat.settings import ChatProviderSettings
 from frontdesk.config import Settings
 from frontdesk.tickets.model import Channel, Requester, Ticket

@@ -18,7 +18,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from frontdesk.chat.outbound import can_reach, messaging_app, reply_window_closes_at
+from frontdesk.chat.reach import can_reach, messaging_app, reply_window_closes_at
 from frontdesk.config import Settings
 from frontdesk.hours.measured import SAMPLE_RETENTION
 from frontdesk.http import HttpRequest, json_response

@@ -6,9 +6,8 @@ localhost. Failures are sorted the way the stream consumer needs them: a timeout
 may succeed later (TransientChatError: the record is retried); any other refusal will not
 (PermanentChatError: the message is recorded as failed).
 
-Messaging apps take free-form messages only for a while after the customer's last one (WhatsApp,
-Messenger and Instagram: 24 hours); later, only paid templates or tagged messages, which Frontdesk
-does not send. `reply_window_closes_at` and `can_reach` say so before anything is sent.
+Whether a message can reach the customer at all (a configured provider, a recipient, a messaging
+app's customer-service window) is decided in reach.py, before anything is sent.
 
 The generic callback is signed as inbound generic webhooks are (see providers/generic.py)::
 
@@ -31,32 +30,22 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from frontdesk.chat.providers.payloads import hmac_sha256_hex
-from frontdesk.chat.settings import ChatProviderSettings
-from frontdesk.config import Settings
-from frontdesk.tickets.model import Ticket
+from frontdesk.chat.reach import DEFAULT_API_BASE_URLS, generic_conversation, missing_for_sending
 
-DEFAULT_API_BASE_URLS = {
-    "slack": "https://slack.com/api",
-    "meta": "https://graph.facebook.com/v21.0",
-    "telegram": "https://api.telegram.org",
-    "twilio": "https://api.twilio.com",
-}
+if TYPE_CHECKING:
+    from frontdesk.chat.settings import ChatProviderSettings
+    from frontdesk.tickets.model import Ticket
+
 # Acknowledged through the API by the stream consumer; Telegram, Twilio and generic tickets get
 # their acknowledgement in the webhook's response instead.
 ANSWERED_BY_API = frozenset({"slack", "meta"})
-# How long after the customer's last message WhatsApp, Messenger and Instagram take free-form
-# messages (WhatsApp's customer-service window, Messenger's standard messaging).
-CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 TIMEOUT_SECONDS = 5.0
 MAX_ANSWER_BYTES = 1024 * 1024
 _TELEGRAM_INTEGER = re.compile(r"-?\d{1,20}")
-_META_APPS = {"whatsapp": "WhatsApp", "messenger": "Messenger", "instagram": "Instagram"}
-_GENERIC_PREFIX = "generic:"
 
 Opener = Callable[..., Any]
 
@@ -84,47 +73,6 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _open_without_redirects = urllib.request.build_opener(_NoRedirects()).open
 
 
-def messaging_app(ticket: Ticket) -> str | None:
-    """The messaging app whose customer-service window a chat ticket is under, or None."""
-    if ticket.conversation_id is None:
-        return None
-    if ticket.source == "meta":
-        return _META_APPS.get(ticket.reply_to.get("platform", ""), "Messenger")
-    if ticket.source == "twilio" and ticket.reply_to.get("to", "").startswith("whatsapp:"):
-        return "WhatsApp"
-    return None  # email, forms, Telegram, Slack, generic, SMS: no window
-
-
-def reply_window_closes_at(ticket: Ticket) -> datetime | None:
-    """When the platform stops taking free-form messages to this customer; None when no window
-    applies. Tickets written before customer_wrote_at was kept count from their creation."""
-    if messaging_app(ticket) is None:
-        return None
-    return (ticket.customer_wrote_at or ticket.created_at) + CUSTOMER_SERVICE_WINDOW
-
-
-def unreachable_reason(ticket: Ticket, settings: Settings, now: datetime) -> str | None:
-    """Why a public message cannot reach the customer on the ticket's channel now (a failure
-    code such as "reply_window_closed"), or None when it can."""
-    if ticket.conversation_id is None:
-        return None if ticket.requester.email else "no_address"
-    provider = settings.chat.providers.get(ticket.source)
-    if provider is None:
-        return "provider_not_configured"
-    if missing := _missing(ticket, provider):
-        return missing
-    closes_at = reply_window_closes_at(ticket)
-    if closes_at is not None and now >= closes_at:
-        return "reply_window_closed"
-    return None
-
-
-def can_reach(ticket: Ticket, settings: Settings, now: datetime) -> bool:
-    """Whether a public message can reach the customer on the ticket's channel right now: by
-    email to the requester's address, or through a configured platform within its window."""
-    return unreachable_reason(ticket, settings, now) is None
-
-
 class ChatSender:
     def __init__(
         self,
@@ -143,7 +91,7 @@ class ChatSender:
     ) -> str:
         """Post `text` into the ticket's conversation; the platform's id of the sent message.
         `message_id` (Frontdesk's) lets a generic receiver drop a repeat."""
-        if missing := _missing(ticket, provider):
+        if missing := missing_for_sending(ticket, provider):
             raise PermanentChatError(missing)
         if ticket.source == "generic":
             request = self._generic_request(ticket, text, provider, message_id)
@@ -155,7 +103,7 @@ class ChatSender:
         self, ticket: Ticket, text: str, provider: ChatProviderSettings, message_id: str | None
     ) -> urllib.request.Request:
         payload = {
-            "conversation_id": _generic_conversation(ticket),
+            "conversation_id": generic_conversation(ticket),
             "text": text,
             "reference": ticket.reference,
         }
@@ -180,41 +128,12 @@ class ChatSender:
             raise TransientChatError(type(error).__name__) from None
 
 
-def _missing(ticket: Ticket, provider: ChatProviderSettings) -> str | None:
-    """What sending on this ticket's platform needs and the settings or the ticket lack."""
-    to = ticket.reply_to
-    source = ticket.source
-    if source == "generic":
-        if provider.callback_url is None:
-            return "no_callback_url"
-        return None if _generic_conversation(ticket) else "no_recipient"
-    if source not in DEFAULT_API_BASE_URLS:
-        return "not_answered_by_api"
-    if source == "twilio":
-        # The auth token is the signing secret (always set); the account is the inbound's.
-        if not to.get("account_sid"):
-            return "no_account_sid"
-        return None if to.get("to") and to.get("from") else "no_recipient"
-    if provider.api_token is None:
-        return "no_api_token"
-    needed = {"slack": "channel", "telegram": "chat_id", "meta": "recipient_id"}[source]
-    if not to.get(needed) or (to.get("platform") == "whatsapp" and not to.get("phone_number_id")):
-        return "no_recipient"
-    return None
-
-
-def _generic_conversation(ticket: Ticket) -> str:
-    """The site's own conversation id, as its webhook sent it."""
-    conversation = ticket.conversation_id or ""
-    return conversation.removeprefix(_GENERIC_PREFIX) if conversation.startswith(_GENERIC_PREFIX) else ""
-
-
 def _base(ticket: Ticket, provider: ChatProviderSettings) -> str:
     return (provider.api_base_url or DEFAULT_API_BASE_URLS[ticket.source]).rstrip("/")
 
 
 def _token(provider: ChatProviderSettings) -> str:
-    assert provider.api_token is not None  # checked by _missing
+    assert provider.api_token is not None  # checked by missing_for_sending
     return provider.api_token.get_secret_value()
 
 

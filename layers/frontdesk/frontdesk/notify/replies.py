@@ -13,7 +13,8 @@ from enum import StrEnum
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from frontdesk.chat.outbound import ChatSender, PermanentChatError, reply_window_closes_at
+from frontdesk.chat.outbound import ChatSender, PermanentChatError
+from frontdesk.chat.reach import reply_window_closes_at
 from frontdesk.config import Settings
 from frontdesk.language.catalogs import answer_language
 from frontdesk.notify.customer_mail import customer_email

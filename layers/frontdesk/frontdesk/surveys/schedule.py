@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from frontdesk.chat.outbound import can_reach, reply_window_closes_at
+from frontdesk.chat.reach import can_reach, reply_window_closes_at
 from frontdesk.config import Settings
 from frontdesk.language.catalogs import answer_language
 from frontdesk.observability import logger
