@@ -6,6 +6,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Validators are built on first use, not at import: a function that never reads a ticket's
+# messages or surveys (the agent API's list, the mail-feedback function) never builds them.
+_FROZEN = ConfigDict(frozen=True, defer_build=True)
+
 
 class TicketStatus(StrEnum):
     NEW = "new"
@@ -72,7 +76,7 @@ class AcknowledgementState(StrEnum):
 class Requester(BaseModel):
     """Who asked: an email address, a platform handle, or both."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _FROZEN
 
     name: str | None = None
     email: str | None = None
@@ -89,7 +93,7 @@ class Requester(BaseModel):
 
 
 class Acknowledgement(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = _FROZEN
 
     state: AcknowledgementState
     claimed_at: datetime
@@ -102,7 +106,7 @@ class Acknowledgement(BaseModel):
 class StoredAttachment(BaseModel):
     """A file that came with a message, kept in the mail bucket under the ticket."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _FROZEN
 
     filename: str
     content_type: str
@@ -120,7 +124,7 @@ class SurveyAnswer(BaseModel):
     """The customer's answer to the satisfaction survey of the ticket's latest resolution, kept on
     the ticket so reports read it with the ticket."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _FROZEN
 
     csat: int = Field(ge=CSAT_SCORES[0], le=CSAT_SCORES[-1])
     nps: int | None = Field(None, ge=0, le=10)
@@ -128,7 +132,7 @@ class SurveyAnswer(BaseModel):
 
 
 class Ticket(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = _FROZEN
 
     reference: str
     status: TicketStatus = TicketStatus.NEW
@@ -171,7 +175,7 @@ def new_message_id() -> str:
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = _FROZEN
 
     message_id: str
     reference: str
@@ -208,7 +212,7 @@ class SurveyState(StrEnum):
 class Survey(BaseModel):
     """The satisfaction survey of one resolution of a ticket: at most one per resolution."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _FROZEN
 
     reference: str
     resolved_at: datetime = Field(description="the resolution it asks about")
