@@ -13,7 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from frontdesk import config
-from frontdesk.config import FormSettings, InvalidSettingsError, Settings, load_settings, read_config_file
+from frontdesk.config import InvalidSettingsError, Settings, load_settings, read_config_file
+from frontdesk.forms.settings import FormSettings
 from frontdesk.hours.service_levels import DEFAULT_RESPONSE_TARGETS, response_target
 from frontdesk.tickets.model import Channel, Priority
 
@@ -566,9 +567,10 @@ def test_a_function_validates_only_the_sections_it_reads(config_file):
     settings = load_settings(config_file(MINIMAL_TOML + BAD_CHAT), sections=())
 
     assert settings.sections_in_use() == []
-    assert settings.forms["contact"] == FormSettings()
     assert settings.surveys.enabled is False
     assert settings.sections_in_use() == ["surveys"]
+    assert settings.forms["contact"] == FormSettings()
+    assert settings.sections_in_use() == ["forms", "surveys"]
     with pytest.raises(InvalidSettingsError, match=r"chat\.providers\.slack\.signing_secret: Value error"):
         settings.chat  # noqa: B018 (the access validates it)
 

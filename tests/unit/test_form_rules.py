@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from frontdesk.config import FormSettings
 from frontdesk.forms.posted import BadSubmissionError, decode_body
+from frontdesk.forms.settings import FormSettings
 from frontdesk.forms.submission import to_inbound_message, validate_submission
 from frontdesk.intake.message import InboundMessage
 from frontdesk.text import excerpt, single_line_problem

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from frontdesk.config import FormSettings
 from frontdesk.forms.posted import BadSubmissionError, FieldError, decode_body
+from frontdesk.forms.settings import FormSettings
 from frontdesk.forms.submission import (
     FormSubmission,
     check_idempotency_key,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from frontdesk.config import FormSettings
 from frontdesk.forms.posted import FieldError
+from frontdesk.forms.settings import FormSettings
 from frontdesk.language.catalogs import templates_dir
 from frontdesk.rendering import (
     direction,

@@ -31,10 +31,10 @@ from pydantic import (
 )
 
 from frontdesk.mail.addresses import InvalidAddressError, normalized_address
-from frontdesk.tickets.model import Priority
 
 if TYPE_CHECKING:
     from frontdesk.chat.settings import ChatSettings
+    from frontdesk.forms.settings import FormSettings
     from frontdesk.hours.settings import HoursSettings
     from frontdesk.mail.settings import EmailSettings
     from frontdesk.surveys.settings import SurveySettings
@@ -61,27 +61,12 @@ _RESOURCE_BINDINGS = {
 }
 
 
-class FormSettings(BaseModel):
-    """One website support form, served at /forms/<id>."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # The page's heading and introduction by language; a language without its own text gets
-    # Frontdesk's translated defaults ("Contact support"...).
-    title: dict[str, str] = Field(default_factory=dict)
-    intro: dict[str, str] = Field(default_factory=dict)
-    queue: str = "general"
-    priority: Priority = Priority.NORMAL
-    tags: tuple[str, ...] = ()
-    calendar: str | None = Field(None, description="the business calendar of this form's tickets")
-    max_custom_fields: int = Field(20, ge=0, le=50)
-
-
 # The sections a function may not need, by field name: each is checked as a table when the
 # settings load and validated into its model on first use, so a function pays (in cold start) only
-# for the sections it reads. A form function never builds the chat or survey models, and the
-# survey functions never import the business calendars and their holidays.
-SECTIONS = ("hours", "triage", "email", "chat", "surveys")
+# for the sections it reads. A form function never builds the chat or survey models, no other
+# function builds the forms', and the survey functions never import the business calendars and
+# their holidays.
+SECTIONS = ("forms", "hours", "triage", "email", "chat", "surveys")
 
 
 def _section_document(value: object) -> object:
@@ -106,7 +91,9 @@ class Settings(BaseModel):
     support_domain: str = Field(description="the domain customers write to, e.g. support.example.com")
     default_language: str = "en"
     reference_prefix: str = Field("FD", pattern=r"^[A-Z]{1,6}$")
-    forms: dict[str, FormSettings] = Field(default_factory=lambda: {"contact": FormSettings()})
+    forms_document: SectionDocument = Field(
+        default_factory=lambda: {"contact": {}}, alias="forms", **_UNSHOWN
+    )
     hours_document: SectionDocument = Field(default_factory=dict, alias="hours", **_UNSHOWN)
     triage_document: SectionDocument = Field(default_factory=dict, alias="triage", **_UNSHOWN)
     chat_document: SectionDocument = Field(default_factory=dict, alias="chat", **_UNSHOWN)
@@ -142,20 +129,14 @@ class Settings(BaseModel):
         except InvalidAddressError as error:
             raise ValueError(str(error)) from error
 
-    @field_validator("forms")
-    @classmethod
-    def _form_ids(cls, forms: dict[str, FormSettings]) -> dict[str, FormSettings]:
-        for form_id in forms:
-            if not form_id.replace("-", "").replace("_", "").isalnum() or len(form_id) > 64:
-                raise ValueError(f"form id {form_id!r}: use letters, digits, '-' and '_' only")
-        return forms
-
     @model_validator(mode="after")
     def _calendars_exist(self) -> Settings:
         # Read from the sections as written, so that checking the names builds no section.
         calendars = _entries(self.hours_document, "calendars")
+        forms = self.forms_document
         named: list[tuple[str, object]] = [
-            (f"forms.{name}.calendar", form.calendar) for name, form in self.forms.items()
+            (f"forms.{name}.calendar", _value(form, "calendar"))
+            for name, form in (forms if isinstance(forms, dict) else getattr(forms, "root", {})).items()
         ]
         named += [
             (f"email.mailboxes.{name}.calendar", _value(box, "calendar"))
@@ -174,6 +155,12 @@ class Settings(BaseModel):
             if isinstance(calendar, str) and calendar not in calendars:
                 raise ValueError(f"{where}: {calendar!r} is not one of hours.calendars")
         return self
+
+    @cached_property
+    def forms(self) -> dict[str, FormSettings]:
+        from frontdesk.forms.settings import FormsSettings
+
+        return self._section("forms", FormsSettings).root
 
     @cached_property
     def hours(self) -> HoursSettings:

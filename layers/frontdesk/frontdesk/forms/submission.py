@@ -22,8 +22,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from frontdesk.config import FormSettings
 from frontdesk.forms.posted import BadSubmissionError, FieldError, field_error
+from frontdesk.forms.settings import FormSettings
 from frontdesk.hours.zones import known_time_zone
 from frontdesk.intake.message import InboundMessage
 from frontdesk.language.catalogs import translatable

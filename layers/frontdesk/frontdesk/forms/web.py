@@ -15,8 +15,9 @@ from urllib.parse import quote
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from frontdesk.config import FormSettings, Settings
+from frontdesk.config import Settings
 from frontdesk.forms.posted import BadSubmissionError, FieldError, decode_body
+from frontdesk.forms.settings import FormSettings
 from frontdesk.forms.submission import (
     HONEYPOT_FIELD,
     FormSubmission,
