@@ -17,6 +17,8 @@ BUILD_DIR := .aws-sam/build
 SAM_BUILD_ARGS ?= --parallel --cached
 # The layer's pip (layers/frontdesk/Makefile): .venv-sam's, which is recent and always there.
 export LAYER_PIP := $(abspath $(SAM_VENV))/bin/python -m pip
+# The Python that precompiles the templates layer's catalogs and templates (templates/Makefile).
+export TEMPLATES_PYTHON := $(abspath $(BIN))/python
 # The CPython 3.13 that compiles the layer's and the functions' bytecode (their Makefiles): python3.13
 # if it runs, else pyenv's; empty when there is none (they then ship without, and the layer warns).
 ifeq ($(origin PYTHON313),undefined)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,9 +18,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from jinja2 import ModuleLoader
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from samtranslator.yaml_helper import yaml_parse
+
+from frontdesk.rendering import precompile
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -345,7 +349,7 @@ def test_layer_has_no_stray_bytecode(layer: Path):
 # -- the templates layer ----------------------------------------------------------------------
 
 
-def test_templates_layer_has_every_template_and_catalog_as_laid_out_here(build: Path):
+def test_templates_layer_has_every_template_and_catalog_as_laid_out_here(build: Path, tmp_path: Path):
     shipped_dir = build / "TemplatesLayer"
     if not shipped_dir.is_dir():
         missing(f"no TemplatesLayer in {build.relative_to(ROOT)}")
@@ -355,11 +359,26 @@ def test_templates_layer_has_every_template_and_catalog_as_laid_out_here(build: 
         if path.name != "Makefile" and path.suffix != ".pot"
     }
     shipped = {path.relative_to(shipped_dir).as_posix() for path in files_under(shipped_dir)}
+    # What the build adds (templates/Makefile): each catalog compiled, each template precompiled
+    # with its CPython 3.13 bytecode, and the Jinja version that precompiled them.
+    keys = [
+        ModuleLoader.get_template_key(name)
+        for name in expected
+        if name.startswith(("email/", "pages/", "chat/"))
+    ]
+    built = {name.removesuffix(".po") + ".mo" for name in expected if name.endswith(".po")}
+    built |= {"compiled/jinja2-version"} | {f"compiled/{key}.py" for key in keys}
+    built |= {f"compiled/__pycache__/{key}.cpython-313.pyc" for key in keys}
 
     assert {name for name in expected if name.endswith(".j2")} == {
         path.relative_to(TEMPLATES).as_posix() for path in TEMPLATES.rglob("*.j2")
     }
     assert any(name.endswith("/LC_MESSAGES/frontdesk.po") for name in shipped)
-    assert shipped == expected
+    assert shipped == expected | built
     for name in expected:
         assert (shipped_dir / name).read_bytes() == (TEMPLATES / name).read_bytes(), f"stale: {name}"
+    fresh = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, fresh)
+    precompile(fresh)
+    for name in built - {name for name in built if "__pycache__" in name}:
+        assert (shipped_dir / name).read_bytes() == (fresh / name).read_bytes(), f"stale: {name}"

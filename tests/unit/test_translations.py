@@ -4,6 +4,7 @@ every language with no variable missing and no English left."""
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -15,12 +16,15 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from frontdesk.config import FormSettings
+from frontdesk import rendering
 from frontdesk.forms.posted import FieldError
-from frontdesk.language.catalogs import available_languages, catalog_path
+from frontdesk.forms.settings import FormSettings
+from frontdesk.language import catalogs
+from frontdesk.language.catalogs import TEMPLATES_DIR_VARIABLE, available_languages, catalog_path
 from frontdesk.language.detection import detect_language
 from frontdesk.language.formatting import format_duration, format_moment
-from frontdesk.rendering import render, render_page
+from frontdesk.rendering import environment, precompile, render, render_page
+from frontdesk_tools import precompile_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FILE = ROOT / "templates" / "locales" / "frontdesk.pot"
@@ -205,3 +209,73 @@ def test_documents_declare_their_language_and_direction(language: str):
     for name, output in rendered_in(language).items():
         if name.startswith(("acknowledgement.html", "reply.html", "form", "thanks", "not found")):
             assert f'<html lang="{language}" dir="{direction}">' in output, name
+
+
+# -- the templates layer: catalogs compiled and templates precompiled by its build -----------------
+
+
+def built_templates_layer(directory: Path) -> Path:
+    """The templates layer as its build (templates/Makefile) leaves it."""
+    layer = directory / "opt"
+    shutil.copytree(ROOT / "templates", layer, ignore=shutil.ignore_patterns("Makefile", "*.pot"))
+    assert precompile_templates.main([str(layer)]) == 0
+    return layer
+
+
+def forget_templates() -> None:
+    """Drop the environments, catalogs and stylesheet read so far (they are cached per process)."""
+    for cached in (rendering.environment, rendering.translations, rendering._stylesheet):
+        cached.cache_clear()
+    catalogs.available_languages.cache_clear()
+
+
+@pytest.mark.parametrize("language", sorted(available_languages()))
+def test_the_layers_compiled_templates_and_catalogs_render_as_their_sources(
+    language: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from_sources = rendered_in(language)
+    layer = built_templates_layer(tmp_path)
+    monkeypatch.setenv(TEMPLATES_DIR_VARIABLE, str(layer))
+
+    def no_compiling(*_: object) -> bytes:
+        raise AssertionError("a catalog was compiled although the layer has its .mo")
+
+    monkeypatch.setattr(rendering, "compiled_catalog", no_compiling)
+    forget_templates()
+    try:
+        from_layer = rendered_in(language)
+        used = environment(language).get_template("email/reply.txt.j2")
+    finally:
+        forget_templates()
+
+    assert from_layer == from_sources
+    assert used.filename is not None and Path(used.filename).parent == layer / "compiled"
+
+
+def test_every_template_is_precompiled_and_every_catalog_compiled(tmp_path: Path):
+    layer = built_templates_layer(tmp_path)
+
+    templates = {
+        path.relative_to(layer).as_posix()
+        for folder in ("email", "pages", "chat")
+        for path in (layer / folder).iterdir()
+    }
+    assert precompile(layer) == sorted(templates)
+    assert {path.parent.parent.name for path in layer.glob("locales/*/LC_MESSAGES/frontdesk.mo")} == set(
+        LANGUAGES
+    )
+
+
+def test_templates_precompiled_by_another_jinja_version_are_left_alone(tmp_path: Path):
+    layer = built_templates_layer(tmp_path)
+    (layer / "compiled" / "jinja2-version").write_text("2.11.3\n", encoding="ascii")
+
+    used = environment("en", layer).get_template("email/reply.txt.j2")
+
+    assert used.filename == str(layer / "email" / "reply.txt.j2")
+
+
+def test_the_checkouts_own_templates_are_never_precompiled(capsys: pytest.CaptureFixture[str]):
+    assert precompile_templates.main([str(ROOT / "templates")]) == 2
+    assert "precompile a copy" in capsys.readouterr().err
+    assert not (ROOT / "templates" / "compiled").exists()

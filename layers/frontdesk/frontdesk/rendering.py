@@ -4,6 +4,11 @@ HTML templates (*.html.j2) are autoescaped; every template fails on an undefined
 than rendering a blank. Templates mark their text with _(); English is the source text, and each
 other language is a gettext catalog, templates/locales/<lang>/LC_MESSAGES/frontdesk.po. Adding a
 language is adding that one file: the catalogs present are the languages Frontdesk answers in.
+
+The templates layer's build (templates/Makefile) also writes what a cold start would otherwise
+make: each catalog compiled (frontdesk.mo beside its .po) and each template in Jinja's precompiled
+form (compiled/, for Jinja's ModuleLoader, with CPython 3.13 bytecode). They are used when present
+and made by the same code as here; a checkout has neither and compiles on first use.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from frontdesk.language.catalogs import (
 from frontdesk.language.tags import primary_language, ranked_languages
 
 if TYPE_CHECKING:
-    from jinja2 import Environment
+    from jinja2 import BaseLoader, Environment
 
     from frontdesk.config import Settings
     from frontdesk.http import HttpRequest
@@ -48,11 +53,14 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-@cache
-def translations(language: str, directory: Path | None = None) -> gettext.NullTranslations:
-    """The catalog of `language`, compiled in memory (fuzzy entries left out, as gettext would)."""
-    if language == SOURCE_LANGUAGE:
-        return gettext.NullTranslations()
+# Written by the templates layer's build, read when present (precompile below).
+COMPILED_TEMPLATES = "compiled"
+_JINJA_VERSION_FILE = "jinja2-version"
+_TEMPLATE_FOLDERS = ("email/", "pages/", "chat/")
+
+
+def compiled_catalog(language: str, directory: Path | None = None) -> bytes:
+    """The .mo form of `language`'s catalog (fuzzy entries left out, as gettext would)."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
@@ -60,19 +68,27 @@ def translations(language: str, directory: Path | None = None) -> gettext.NullTr
         catalog = read_po(po_file, locale=language, domain=CATALOG_DOMAIN)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    return compiled.getvalue()
 
 
 @cache
-def environment(language: str = SOURCE_LANGUAGE, directory: Path | None = None) -> Environment:
-    """A Jinja environment speaking `language` (English for a language without a catalog)."""
-    # Imported here: a handler imports this module for the paths that render, and Jinja2 is a
-    # twentieth of a cold start that a JSON post or a redirect never needs.
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+def translations(language: str, directory: Path | None = None) -> gettext.NullTranslations:
+    """The catalog of `language`: its .mo when the build wrote one, else compiled in memory."""
+    if language == SOURCE_LANGUAGE:
+        return gettext.NullTranslations()
+    built = catalog_path(language, directory).with_suffix(".mo")
+    if built.is_file():
+        with built.open("rb") as mo_file:
+            return gettext.GNUTranslations(mo_file)
+    return gettext.GNUTranslations(io.BytesIO(compiled_catalog(language, directory)))
+
+
+def _new_environment(loader: BaseLoader) -> Environment:
+    """Every template's environment: precompiled templates are only valid for these options."""
+    from jinja2 import Environment, StrictUndefined, select_autoescape
 
     env = Environment(
-        loader=FileSystemLoader(directory or templates_dir()),
+        loader=loader,
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
@@ -80,12 +96,56 @@ def environment(language: str = SOURCE_LANGUAGE, directory: Path | None = None) 
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    known = language in available_languages(directory)
-    catalog = translations(language, directory) if known else gettext.NullTranslations()
-    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
     env.globals["direction"] = direction
     env.filters["sentence"] = sentence
     return env
+
+
+def _loader(directory: Path) -> BaseLoader:
+    """The templates as source, behind their precompiled form when the build left one made by this
+    same Jinja version (another version's generated code may not run on this one)."""
+    import jinja2
+
+    source = jinja2.FileSystemLoader(directory)
+    compiled = directory / COMPILED_TEMPLATES
+    try:
+        made_by = (compiled / _JINJA_VERSION_FILE).read_text(encoding="ascii").strip()
+    except OSError:
+        return source
+    if made_by != jinja2.__version__:
+        return source
+    return jinja2.ChoiceLoader([jinja2.ModuleLoader(compiled), source])
+
+
+@cache
+def environment(language: str = SOURCE_LANGUAGE, directory: Path | None = None) -> Environment:
+    """A Jinja environment speaking `language` (English for a language without a catalog)."""
+    # Imported in _new_environment: a handler imports this module for the paths that render, and
+    # Jinja2 is a twentieth of a cold start that a JSON post or a redirect never needs.
+    env = _new_environment(_loader(directory or templates_dir()))
+    known = language in available_languages(directory)
+    catalog = translations(language, directory) if known else gettext.NullTranslations()
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def precompile(directory: Path) -> list[str]:
+    """Write the compiled catalogs and the precompiled templates into a copy of the templates
+    folder (the templates layer's build); the names of the templates compiled."""
+    import jinja2
+
+    for language in available_languages(directory) - {SOURCE_LANGUAGE}:
+        catalog_path(language, directory).with_suffix(".mo").write_bytes(
+            compiled_catalog(language, directory)
+        )
+    env = _new_environment(jinja2.FileSystemLoader(directory))
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # newstyle: compiled in
+    names = env.list_templates(filter_func=lambda name: name.startswith(_TEMPLATE_FOLDERS))
+    target = directory / COMPILED_TEMPLATES
+    target.mkdir(exist_ok=True)
+    env.compile_templates(target, zip=None, filter_func=names.__contains__, ignore_errors=False)
+    (target / _JINJA_VERSION_FILE).write_text(jinja2.__version__ + "\n", encoding="ascii")
+    return names
 
 
 def render(name: str, *, lang: str, **context: Any) -> str:
