@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 SOURCE = "frontdesk"
 SCHEMA_VERSION: Literal["1"] = "1"
 _ID_NAMESPACE = uuid.UUID("6f1d4c2e-8a43-4f3e-9a57-5d1b2f0c7e11")
+# Each detail's validator is built when the first event of its type is published: a stream batch
+# that only acknowledges tickets never builds the resolution and survey ones.
+_DETAIL = ConfigDict(frozen=True, defer_build=True)
 
 
 class PublishError(Exception):
@@ -31,7 +34,7 @@ class PublishError(Exception):
 
 
 class EventRequester(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = _DETAIL
 
     name: str | None = None
     email: str | None = None
@@ -41,7 +44,7 @@ class EventRequester(BaseModel):
 class EventTicket(BaseModel):
     """The ticket as the event saw it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _DETAIL
 
     reference: str
     status: str
@@ -83,7 +86,7 @@ class EventTicket(BaseModel):
 class TicketCreated(BaseModel):
     """detail-type `ticket.created`: a customer's first message became a ticket."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _DETAIL
 
     version: Literal["1"] = SCHEMA_VERSION
     event_id: str
@@ -94,7 +97,7 @@ class TicketCreated(BaseModel):
 class TicketResolved(BaseModel):
     """detail-type `ticket.resolved`: an agent resolved a ticket (again, after a reopening)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _DETAIL
 
     version: Literal["1"] = SCHEMA_VERSION
     event_id: str
@@ -106,7 +109,7 @@ class TicketResolved(BaseModel):
 class SurveyAnswered(BaseModel):
     """detail-type `survey.answered`: the customer rated a resolution."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _DETAIL
 
     version: Literal["1"] = SCHEMA_VERSION
     event_id: str
