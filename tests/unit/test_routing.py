@@ -1,5 +1,6 @@
 """Routing a new ticket: its language, triage, its business calendar and when its first answer is due."""
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,7 +58,7 @@ def message(body: str = SENTENCES["en"], **fields: Any) -> InboundMessage:
         "received_at": OPEN_INSTANT,
         **fields,
     }
-    return InboundMessage.model_validate(values)
+    return InboundMessage(**values)
 
 
 # -- language --------------------------------------------------------------------------------------
@@ -149,7 +150,9 @@ def test_routing_keeps_everything_else_of_the_message():
     routed = route(original, settings(), OPEN_INSTANT)
 
     unchanged = {"language", "priority", "queue", "tags", "calendar", "first_response_due_at"}
-    assert routed.model_dump(exclude=unchanged) == original.model_dump(exclude=unchanged)
+    assert {key: value for key, value in asdict(routed).items() if key not in unchanged} == {
+        key: value for key, value in asdict(original).items() if key not in unchanged
+    }
     assert original.language is None  # the message given is not changed
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -272,4 +273,4 @@ def to_inbound_message(
     )
     key = idempotency_key or submission.submission_id
     key = f"key:{key}" if key else f"content:{message.fingerprint}"
-    return message.model_copy(update={"idempotency_key": key})
+    return replace(message, idempotency_key=key)

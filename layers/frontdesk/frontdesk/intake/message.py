@@ -1,20 +1,22 @@
-"""The one shape every channel turns its input into."""
+"""The one shape every channel turns its input into.
+
+A plain dataclass: each channel builds it from input its own pydantic model (or SES's verdicts)
+has already validated, so validating it again would only cost a model build at every cold start.
+"""
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.tickets.model import Channel, Priority, Requester, StoredAttachment
 
 
-class InboundMessage(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InboundMessage:
     channel: Channel
-    source: str = Field(description="form id, mailbox or chat provider")
-    idempotency_key: str = Field(description="unique per inbound event within its channel and source")
+    source: str  # form id, mailbox or chat provider
+    idempotency_key: str  # unique per inbound event within its channel and source
     requester: Requester
     subject: str
     body_text: str
@@ -26,28 +28,26 @@ class InboundMessage(BaseModel):
     queue: str = "general"
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = ()
-    custom_fields: dict[str, str] = Field(default_factory=dict)
+    custom_fields: dict[str, str] = field(default_factory=dict)
     # What only some channels have (email today).
-    message_id: str | None = Field(None, description="id of the stored message; random when unset")
-    email_message_id: str | None = Field(None, description="the Message-ID replies will quote")
+    message_id: str | None = None  # id of the stored message; random when unset
+    email_message_id: str | None = None  # the Message-ID replies will quote
     participants: tuple[str, ...] = ()
     full_text: str | None = None
     truncated: bool = False
     attachments: tuple[StoredAttachment, ...] = ()
     raw_mail_key: str | None = None
     linked_reference: str | None = None
-    time_zone: str | None = Field(None, description="the customer's, when known: an IANA name or ±HH:MM")
-    conversation_id: str | None = Field(None, description="a chat conversation, e.g. telegram:<chat id>")
-    reply_to: dict[str, str] = Field(default_factory=dict, description="what an answer in the chat needs")
+    time_zone: str | None = None  # the customer's, when known: an IANA name or ±HH:MM
+    conversation_id: str | None = None  # a chat conversation, e.g. telegram:<chat id>
+    reply_to: dict[str, str] = field(default_factory=dict)  # what an answer in the chat needs
     # The channel answered in its own response (Telegram, Twilio): the ticket is acknowledged
     # as it is created, so nothing else sends another acknowledgement.
     acknowledged_inline: bool = False
     # Set by routing for a new ticket.
     calendar: str | None = None
     first_response_due_at: datetime | None = None
-    acknowledgement_suppressed: str | None = Field(
-        None, description="why this ticket must not be acknowledged (machine mail, spam...)"
-    )
+    acknowledgement_suppressed: str | None = None  # why it must not be acknowledged (machine mail...)
 
     @property
     def scoped_key(self) -> str:

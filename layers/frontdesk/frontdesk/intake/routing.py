@@ -3,6 +3,7 @@ calendar) and when its first answer is due."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from frontdesk.config import Settings
@@ -48,13 +49,12 @@ def route(message: InboundMessage, settings: Settings, now: datetime) -> Inbound
             "rules": list(result.rules),
         },
     )
-    return message.model_copy(
-        update={
-            "language": choice.language,
-            "priority": result.priority,
-            "queue": result.queue,
-            "tags": result.tags,
-            "calendar": calendar_name,
-            "first_response_due_at": due,
-        }
+    return replace(
+        message,
+        language=choice.language,
+        priority=result.priority,
+        queue=result.queue,
+        tags=result.tags,
+        calendar=calendar_name,
+        first_response_due_at=due,
     )
