@@ -382,3 +382,9 @@ def test_templates_layer_has_every_template_and_catalog_as_laid_out_here(build: 
     precompile(fresh)
     for name in built - {name for name in built if "__pycache__" in name}:
         assert (shipped_dir / name).read_bytes() == (fresh / name).read_bytes(), f"stale: {name}"
+    # Precompiled templates are used only by the Jinja version that made them: the layer's.
+    layer_jinja = (build / "FrontdeskLayer" / "python" / "jinja2" / "__init__.py").read_text(encoding="utf-8")
+    made_by = (shipped_dir / "compiled" / "jinja2-version").read_text(encoding="ascii").strip()
+    assert f'__version__ = "{made_by}"' in layer_jinja, (
+        "the layer's Jinja2 would ignore the precompiled templates"
+    )
