@@ -33,7 +33,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from frontdesk.chat.providers.payloads import hmac_sha256_hex
 from frontdesk.chat.reach import DEFAULT_API_BASE_URLS, generic_conversation, missing_for_sending
 
 if TYPE_CHECKING:
@@ -111,6 +110,10 @@ class ChatSender:
             payload["message_id"] = message_id
         body = json.dumps(payload).encode()
         timestamp = str(int(self._wall_clock()))
+        # Imported here: the adapters' helpers bring the inbound payload models with them, which
+        # functions sending email acknowledgements and surveys would otherwise build for nothing.
+        from frontdesk.chat.providers.payloads import hmac_sha256_hex
+
         key = provider.signing_secret.get_secret_value().encode("utf-8")
         signature = "v1=" + hmac_sha256_hex(key, timestamp.encode("ascii") + b"." + body)
         headers = {"X-Frontdesk-Timestamp": timestamp, "X-Frontdesk-Signature": signature}
