@@ -8,7 +8,7 @@ from frontdesk import runtime
 from frontdesk.config import get_settings
 from frontdesk.hours import measured
 from frontdesk.hours.measured import median_first_response
-from frontdesk.notify.acknowledgement import compose, compose_chat_reply
+from frontdesk.notify.ack_content import compose, compose_chat_reply
 from frontdesk.tickets.model import Channel, Requester, Ticket
 from frontdesk.tickets.store import FirstResponseSample, _serialise
 from tests.conftest import CLOSED_INSTANT, OPEN_INSTANT

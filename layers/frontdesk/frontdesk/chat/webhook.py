@@ -187,7 +187,7 @@ def _store_messages(
         )
         _count(provider.name, result)
         if result.outcome is ChatOutcome.CREATED and answers_inline and result.ticket:
-            from frontdesk.notify.acknowledgement import compose_chat_reply  # renders: loaded only here
+            from frontdesk.notify.ack_content import compose_chat_reply  # renders: loaded only here
 
             text, _ = compose_chat_reply(result.ticket, settings, now)
             inline = provider.inline_reply(message, text)
