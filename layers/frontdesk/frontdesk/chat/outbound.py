@@ -30,6 +30,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -69,7 +70,16 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_open_without_redirects = urllib.request.build_opener(_NoRedirects()).open
+@cache
+def _opener() -> urllib.request.OpenerDirector:
+    # Built on the first send, not at import: from Python 3.13 (Lambda's) its HTTPS handler loads
+    # the system's CA certificates when it is made (about 25 ms), which the stream consumer and
+    # the survey sender would pay at every cold start for email they send through SES.
+    return urllib.request.build_opener(_NoRedirects())
+
+
+def _open_without_redirects(*args: Any, **kwargs: Any) -> Any:
+    return _opener().open(*args, **kwargs)
 
 
 class ChatSender:
