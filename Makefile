@@ -5,6 +5,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# CPython 3.13, Lambda's runtime, for `make bench-313` only (the test venv is this machine's 3.11).
+VENV_313 := .venv-313
+STAMP_313 := $(VENV_313)/.installed
 # SAM CLI lives in a venv of its own: it pins boto3 and click versions the test venv must not get.
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
@@ -29,7 +32,7 @@ endif
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test build sam check lint typecheck cfn-lint unit property integration e2e browser messages events-schema clean
+.PHONY: dev test build bench-313 sam check lint typecheck cfn-lint unit property integration e2e browser messages events-schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +57,18 @@ dev: $(STAMP)
 ## browser tests.
 test: check build browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(STAMP_313): pyproject.toml
+	@test -n "$(PYTHON313)" || { echo "bench-313 needs CPython 3.13 (python3.13, or pyenv's)" >&2; exit 1; }
+	"$(PYTHON313)" -m venv $(VENV_313)
+	$(VENV_313)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_313)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP_313)
+
+## The performance table measured under CPython 3.13, the runtime Lambda runs (after make build).
+## Some costs exist only there: 3.13's urllib makes an HTTPS handler's SSL context when it is built.
+bench-313: $(STAMP_313)
+	$(VENV_313)/bin/python bench/performance.py $(ARGS)
 
 ## Build the layers and functions for Lambda (python3.13, arm64) into .aws-sam/build, then show
 ## their sizes. No Docker and no AWS account: every resource builds with its own Makefile.
@@ -106,4 +121,4 @@ events-schema: $(STAMP)
 	PYTHONPATH=tools:layers/frontdesk $(BIN)/python -m frontdesk_tools.events_schema
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(VENV_313) .aws-sam .mypy_cache .pytest_cache .ruff_cache
