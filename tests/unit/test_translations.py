@@ -224,7 +224,7 @@ def built_templates_layer(directory: Path) -> Path:
 
 def forget_templates() -> None:
     """Drop the environments, catalogs and stylesheet read so far (they are cached per process)."""
-    for cached in (rendering.environment, rendering.translations, rendering._stylesheet):
+    for cached in (rendering.environment, rendering._loader, rendering.translations, rendering._stylesheet):
         cached.cache_clear()
     catalogs.available_languages.cache_clear()
 

@@ -71,12 +71,17 @@ def compiled_catalog(language: str, directory: Path | None = None) -> bytes:
     return compiled.getvalue()
 
 
+def _built_catalog(language: str, directory: Path | None) -> Path:
+    """Where the templates layer's build writes `language`'s compiled catalog: beside its .po."""
+    return catalog_path(language, directory).with_suffix(".mo")
+
+
 @cache
 def translations(language: str, directory: Path | None = None) -> gettext.NullTranslations:
     """The catalog of `language`: its .mo when the build wrote one, else compiled in memory."""
     if language == SOURCE_LANGUAGE:
         return gettext.NullTranslations()
-    built = catalog_path(language, directory).with_suffix(".mo")
+    built = _built_catalog(language, directory)
     if built.is_file():
         with built.open("rb") as mo_file:
             return gettext.GNUTranslations(mo_file)
@@ -101,9 +106,11 @@ def _new_environment(loader: BaseLoader) -> Environment:
     return env
 
 
+@cache
 def _loader(directory: Path) -> BaseLoader:
     """The templates as source, behind their precompiled form when the build left one made by this
-    same Jinja version (another version's generated code may not run on this one)."""
+    same Jinja version (another version's generated code may not run on this one). One per folder,
+    shared by every language's environment, so each precompiled template is imported once."""
     import jinja2
 
     source = jinja2.FileSystemLoader(directory)
@@ -135,9 +142,7 @@ def precompile(directory: Path) -> list[str]:
     import jinja2
 
     for language in available_languages(directory) - {SOURCE_LANGUAGE}:
-        catalog_path(language, directory).with_suffix(".mo").write_bytes(
-            compiled_catalog(language, directory)
-        )
+        _built_catalog(language, directory).write_bytes(compiled_catalog(language, directory))
     env = _new_environment(jinja2.FileSystemLoader(directory))
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # newstyle: compiled in
     names = env.list_templates(filter_func=lambda name: name.startswith(_TEMPLATE_FOLDERS))
