@@ -1,7 +1,6 @@
 """Loop protection: bounces, auto replies, lists, bulk mail and our own mail are never acknowledged."""
 
 import contextlib
-import dataclasses
 import email
 import email.errors
 import email.policy
@@ -421,7 +420,7 @@ def test_kinds_are_snake_case_strings():
 def test_a_verdict_is_immutable():
     result = MachineVerdict(AR, "X-Autoreply")
 
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         result.kind = BULK  # type: ignore[misc]
 
 
@@ -627,8 +626,8 @@ def test_corpus_mail_gets_its_expected_verdict(name: str, expected: tuple[Machin
 def test_the_loop_headers_are_all_the_rules_read(name: str):
     # the parser may keep only LOOP_HEADERS in ParsedEmail.headers and lose no verdict
     parsed = load(CORPUS / name)
-    kept = dataclasses.replace(
-        parsed, headers={key: value for key, value in parsed.headers.items() if key in LOOP_HEADERS}
+    kept = parsed._replace(
+        headers={key: value for key, value in parsed.headers.items() if key in LOOP_HEADERS}
     )
 
     assert verdict(kept, envelope_sender=None) == verdict(parsed, envelope_sender=None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # only pages need Jinja: webhook handlers must not pay for importing it
     from frontdesk.rendering import Page
@@ -20,8 +20,7 @@ _PAGE_HEADERS = {
 }
 
 
-@dataclass(frozen=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):
     route_key: str
     method: str
     path: str
@@ -29,7 +28,7 @@ class HttpRequest:
     query: dict[str, str]
     headers: dict[str, str]  # names lower-cased, as HTTP APIs deliver them
     body: bytes
-    claims: dict[str, Any] = field(default_factory=dict)  # a JWT authorizer's, for authorized routes
+    claims: Mapping[str, Any] = MappingProxyType({})  # a JWT authorizer's, for authorized routes
     source_ip: str = ""  # the client's address as API Gateway saw it
     domain_name: str = ""  # the API's host name the client called (requestContext.domainName)
 

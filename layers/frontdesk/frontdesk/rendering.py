@@ -17,10 +17,9 @@ import base64
 import gettext
 import hashlib
 import io
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from markupsafe import Markup
 
@@ -158,8 +157,7 @@ def render(name: str, *, lang: str, **context: Any) -> str:
     return environment(lang).get_template(name).render(lang=lang, **context)
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     html: str
     content_security_policy: str
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cached_property
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -196,8 +196,7 @@ class TriageSettings(BaseModel):
         return _word_pattern(self.urgent_words)
 
 
-@dataclass(frozen=True)
-class TriageFacts:
+class TriageFacts(NamedTuple):
     """What rules look at: a new ticket's first message and what is known about it so far."""
 
     channel: Channel
@@ -217,8 +216,7 @@ class TriageFacts:
         return f"{subject}\n{body}"
 
 
-@dataclass(frozen=True)
-class TriageResult:
+class TriageResult(NamedTuple):
     priority: Priority
     queue: str
     tags: tuple[str, ...]
@@ -235,7 +233,7 @@ def triage(
     """Apply the rules to a new ticket that starts with `priority`, `tags` and `facts.queue`."""
     queue, calendar, tag_list, matched = facts.queue, None, list(tags), []
     for rule in settings.rules:
-        if not rule.matches(replace(facts, queue=queue)):
+        if not rule.matches(facts._replace(queue=queue)):
             continue
         matched.append(rule.name)
         priority = rule.priority or priority

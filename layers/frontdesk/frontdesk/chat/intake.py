@@ -10,9 +10,9 @@ read, and the loser decides again (and joins the winner's ticket).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from frontdesk.chat.providers.base import ChatMessage
 from frontdesk.chat.settings import ChatProviderSettings
@@ -42,8 +42,7 @@ class ChatOutcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
-@dataclass(frozen=True)
-class ChatResult:
+class ChatResult(NamedTuple):
     outcome: ChatOutcome
     reference: str
     ticket: Ticket | None = None  # the new ticket, when one was created

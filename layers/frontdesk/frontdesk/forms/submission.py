@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -273,4 +272,4 @@ def to_inbound_message(
     )
     key = idempotency_key or submission.submission_id
     key = f"key:{key}" if key else f"content:{message.fingerprint}"
-    return replace(message, idempotency_key=key)
+    return message._replace(idempotency_key=key)

@@ -4,9 +4,8 @@ acknowledgement makes from them."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 from pydantic import BeforeValidator
 
@@ -75,8 +74,7 @@ def first_response_due(
     return calendar.add_business_time(created_at, target)
 
 
-@dataclass(frozen=True)
-class DeskStatus:
+class DeskStatus(NamedTuple):
     """What an acknowledgement says about time: is the desk open, and when will we answer."""
 
     open_now: bool

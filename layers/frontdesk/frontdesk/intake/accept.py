@@ -4,8 +4,8 @@ message to one."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from frontdesk.intake.message import InboundMessage
 from frontdesk.text import excerpt
@@ -40,8 +40,7 @@ class IdempotencyKeyReusedError(Exception):
     """The idempotency key was used before for a different request."""
 
 
-@dataclass(frozen=True)
-class Accepted:
+class Accepted(NamedTuple):
     reference: str
     created: bool  # a new ticket; False for a repeat delivery or a message added to a ticket
     appended: bool = False  # added to an existing ticket

@@ -3,7 +3,6 @@ calendar) and when its first answer is due."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from frontdesk.config import Settings
@@ -49,8 +48,7 @@ def route(message: InboundMessage, settings: Settings, now: datetime) -> Inbound
             "rules": list(result.rules),
         },
     )
-    return replace(
-        message,
+    return message._replace(
         language=choice.language,
         priority=result.priority,
         queue=result.queue,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from frontdesk.language.detection import detect_language
 from frontdesk.language.tags import unique
@@ -16,8 +16,7 @@ class LanguageSource(StrEnum):
     DEFAULT = "default"
 
 
-@dataclass(frozen=True)
-class LanguageChoice:
+class LanguageChoice(NamedTuple):
     language: str
     source: LanguageSource
 

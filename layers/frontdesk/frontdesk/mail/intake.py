@@ -20,9 +20,9 @@ What happens to each kind of mail (nothing disappears without a log line and a m
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from frontdesk.config import Settings
 from frontdesk.hours.zones import offset_name
@@ -70,8 +70,7 @@ class MailOutcome(StrEnum):
     QUARANTINED = "quarantined"
 
 
-@dataclass(frozen=True)
-class MailResult:
+class MailResult(NamedTuple):
     outcome: MailOutcome
     reference: str | None = None
     reason: str | None = None  # why it was rejected, or how it was threaded; never content

@@ -30,8 +30,8 @@ so the order of the rules only decides the label. Hence (first match wins):
 
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from frontdesk.mail.addresses import domain_key, mailbox_key
 from frontdesk.mail.message import ParsedEmail
@@ -45,8 +45,7 @@ class MachineKind(StrEnum):
     OWN_MAIL = "own_mail"  # sent from one of Frontdesk's own addresses or domains
 
 
-@dataclass(frozen=True)
-class MachineVerdict:
+class MachineVerdict(NamedTuple):
     kind: MachineKind
     reason: str  # which rule matched, e.g. "Auto-Submitted: auto-replied"; never text or addresses
 
@@ -96,8 +95,7 @@ _REPORT_TYPE = re.compile(r";\s*report-type\s*=\s*\"?([A-Za-z0-9._-]+)", re.IGNO
 _ANGLE_ADDRESS = re.compile(r"<([^<>]*)>")
 
 
-@dataclass(frozen=True)
-class _Mail:
+class _Mail(NamedTuple):
     """The mail with the addresses the rules compare already normalised."""
 
     parsed: ParsedEmail

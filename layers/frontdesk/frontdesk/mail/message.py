@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class MailAddress:
+class MailAddress(NamedTuple):
     """One mailbox from a header: the address as written and its decoded display name."""
 
     email: str
@@ -18,8 +19,7 @@ class MailAddress:
         return self.email.strip().lower()
 
 
-@dataclass(frozen=True)
-class MailAttachment:
+class MailAttachment(NamedTuple):
     """A file that came with the mail (attached, or inline like a pasted image)."""
 
     filename: str  # safe to use as the last part of an S3 key: no '/', no control characters
@@ -29,8 +29,7 @@ class MailAttachment:
     content_id: str | None = None  # without the angle brackets
 
 
-@dataclass(frozen=True)
-class SkippedAttachment:
+class SkippedAttachment(NamedTuple):
     """A part over the size or count limits: recorded on the message, not stored."""
 
     filename: str
@@ -39,8 +38,7 @@ class SkippedAttachment:
     reason: str  # "too_large", "too_many", "total_too_large"
 
 
-@dataclass(frozen=True)
-class MailLimits:
+class MailLimits(NamedTuple):
     max_attachments: int = 20
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_total_attachment_bytes: int = 25 * 1024 * 1024
@@ -48,8 +46,7 @@ class MailLimits:
     max_depth: int = 10  # nested multiparts and message/rfc822 parts
 
 
-@dataclass(frozen=True)
-class ParsedEmail:
+class ParsedEmail(NamedTuple):
     message_id: str | None  # "<id@host>", None when missing or malformed
     in_reply_to: tuple[str, ...]  # each "<id@host>"
     references: tuple[str, ...]  # each "<id@host>", oldest first
@@ -63,7 +60,7 @@ class ParsedEmail:
     content_type: str  # of the top-level entity, lower case, e.g. "multipart/report"
     language: str | None = None  # primary subtag of Content-Language, lower case
     # Header values the loop rules need, by lower-case name (decoded, as strings).
-    headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    headers: Mapping[str, tuple[str, ...]] = MappingProxyType({})
     attachments: tuple[MailAttachment, ...] = ()
     skipped_attachments: tuple[SkippedAttachment, ...] = ()
     defects: tuple[str, ...] = ()  # what was wrong with the MIME, for logs (never the content)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -18,8 +17,7 @@ class RawMailTooLargeError(Exception):
     """The stored object is larger than any message SES accepts."""
 
 
-@dataclass(frozen=True)
-class StoredObject:
+class StoredObject(NamedTuple):
     """An object of the mail bucket found for a privacy request; in a versioned bucket, one
     version of it (each is deleted on its own)."""
 

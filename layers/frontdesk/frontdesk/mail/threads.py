@@ -13,9 +13,9 @@ on the ticket as read, or by the conditions of the write that adds the mail to i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from frontdesk.mail.message import ParsedEmail
 from frontdesk.tickets.model import Ticket, TicketStatus
@@ -35,8 +35,7 @@ class ThreadReason(StrEnum):
     REOPEN_WINDOW_PASSED = "reopen_window_passed"
 
 
-@dataclass(frozen=True)
-class ThreadDecision:
+class ThreadDecision(NamedTuple):
     ticket: Ticket | None  # join this ticket; None: start a new one
     reason: ThreadReason
     reopen: bool = False
@@ -56,8 +55,7 @@ def subject_reference(subject: str, prefix: str) -> str | None:
     return normalise_reference(match.group(0), prefix) if match else None
 
 
-@dataclass(frozen=True)
-class ThreadCandidate:
+class ThreadCandidate(NamedTuple):
     reference: str | None  # the ticket the mail names, if any; not yet checked
     reason: ThreadReason
 

@@ -7,9 +7,8 @@ text without importing the email and platform senders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from frontdesk.config import Settings
 from frontdesk.hours.service_levels import desk_status, first_response_due, response_target
@@ -20,8 +19,7 @@ from frontdesk.rendering import render
 from frontdesk.tickets.model import Ticket
 
 
-@dataclass(frozen=True)
-class AcknowledgementContent:
+class AcknowledgementContent(NamedTuple):
     subject: str
     text: str
     html: str

@@ -5,9 +5,8 @@ committed change."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from frontdesk.chat.outbound import ChatSender
 from frontdesk.config import Settings
@@ -27,8 +26,7 @@ from frontdesk.tickets.model import MessageKind, Survey, SurveyState, TicketStat
 from frontdesk.tickets.store import TicketStore, message_from_image, survey_from_image, ticket_from_image
 
 
-@dataclass(frozen=True)
-class Outbox:
+class Outbox(NamedTuple):
     """Where effects go: the stores and services a stream record may call on."""
 
     store: TicketStore

@@ -6,12 +6,14 @@ they could break a header line, and addresses are set through headerregistry.Add
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from types import MappingProxyType
+from typing import NamedTuple
 
 from frontdesk.text import single_line_problem
 
@@ -35,8 +37,7 @@ def mailbox(address: str, name: str | None = None) -> Address:
     return Address(display_name=_checked(name or "", "display name"), username=local, domain=domain)
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
+class OutgoingEmail(NamedTuple):
     sender: Address
     to: tuple[Address, ...]
     subject: str
@@ -49,7 +50,7 @@ class OutgoingEmail:
     references: tuple[str, ...] = ()
     # RFC 3834: automatic replies say so, and ask other robots not to answer them.
     auto_submitted: str | None = None
-    extra_headers: dict[str, str] = field(default_factory=dict)
+    extra_headers: Mapping[str, str] = MappingProxyType({})
 
     def to_mime(self) -> EmailMessage:
         message = EmailMessage(policy=SMTP)

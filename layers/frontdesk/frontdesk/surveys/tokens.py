@@ -17,8 +17,8 @@ import hashlib
 import hmac
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 # Keeps these signatures apart from anything else the same key might ever sign.
 _PURPOSE = b"frontdesk/survey-link/v1\x00"
@@ -43,8 +43,7 @@ class ExpiredSurveyTokenError(Exception):
         self.language = language
 
 
-@dataclass(frozen=True)
-class SurveyLink:
+class SurveyLink(NamedTuple):
     reference: str
     resolved_at: datetime  # which resolution: a reopened and resolved again ticket is asked again
     expires_at: datetime

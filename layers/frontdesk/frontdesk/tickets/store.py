@@ -33,10 +33,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -111,8 +110,7 @@ class ConversationTakenError(Exception):
     """Another ticket became the conversation's current one since it was read; decide again."""
 
 
-@dataclass(frozen=True)
-class ConversationClaim:
+class ConversationClaim(NamedTuple):
     """A new ticket becoming a chat conversation's current ticket, replacing `previous` (a
     resolved one), or the first when `previous` is None."""
 
@@ -120,8 +118,7 @@ class ConversationClaim:
     previous: str | None = None
 
 
-@dataclass(frozen=True)
-class HourlyQuota:
+class HourlyQuota(NamedTuple):
     """At most `limit` new tickets an hour (UTC) for `subject`, e.g. "form:203.0.113.0/32"."""
 
     subject: str
@@ -144,8 +141,7 @@ class ReplayedRequestError(Exception):
     """The signed request was handled before: this is a replay."""
 
 
-@dataclass(frozen=True)
-class SignedRequestSighting:
+class SignedRequestSighting(NamedTuple):
     """A signed webhook request, remembered until `until` so that the same request sent again
     is refused. Written in the transaction of the request's last message: only a request whose
     every message was stored is remembered, so the platform's retry of a failed one goes through."""
@@ -168,8 +164,7 @@ class ClaimRefused(StrEnum):
     RATE_LIMITED = "rate_limited"
 
 
-@dataclass(frozen=True)
-class InboundRecord:
+class InboundRecord(NamedTuple):
     """The idempotency item of one inbound event, written with the ticket it creates."""
 
     key: str  # "<scope>:<key>", e.g. "web_form:contact:<Idempotency-Key>"
@@ -222,8 +217,7 @@ def _utc_hour(now: datetime) -> str:
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H")
 
 
-@dataclass(frozen=True)
-class TicketPage:
+class TicketPage(NamedTuple):
     tickets: list[Ticket]
     next_key: Mapping[str, Any] | None  # where the next page starts (DynamoDB's key, as sent)
 
@@ -347,8 +341,7 @@ def _raise_for_index_or_conflict(
         raise ConcurrentWriteError(reference) from error
 
 
-@dataclass(frozen=True)
-class FirstResponseSample:
+class FirstResponseSample(NamedTuple):
     """How much business time a ticket waited for its first human answer: a sample the measured
     promise is a median of (hours/measured.py)."""
 
@@ -1567,8 +1560,7 @@ class TicketStore:
         return len(items)
 
 
-@dataclass(frozen=True)
-class StoredItem:
+class StoredItem(NamedTuple):
     """One item of the table found for a privacy request: what it is and its key (opaque outside
     this module: it is handed back to TicketStore.delete_items). `owner`: the ticket an index
     item must still point at to be deleted; None for items that are the ticket's by their key."""
@@ -1579,8 +1571,7 @@ class StoredItem:
     owner: str | None = None
 
 
-@dataclass(frozen=True)
-class TicketRecords:
+class TicketRecords(NamedTuple):
     """Everything the table holds about one ticket: its contents, and its items in the order an
     erasure deletes them (items pointing at it first, the ticket item last)."""
 

@@ -4,9 +4,9 @@ say how an answer goes back. Adapters are pure: no AWS, no clock of their own, n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from types import MappingProxyType
+from typing import NamedTuple, Protocol
 
 from frontdesk.tickets.model import Channel
 
@@ -28,8 +28,7 @@ class WebhookRejectedError(Exception):
         self.errors = errors or []
 
 
-@dataclass(frozen=True)
-class WebhookRequest:
+class WebhookRequest(NamedTuple):
     """One HTTP request as the platform sent it."""
 
     method: str  # "GET" or "POST"
@@ -43,8 +42,7 @@ class WebhookRequest:
         return self.headers.get(name.lower())
 
 
-@dataclass(frozen=True)
-class ChatMessage:
+class ChatMessage(NamedTuple):
     """One customer message from a platform, normalised."""
 
     provider: str  # "telegram", "slack", "meta", "twilio", "generic"
@@ -59,19 +57,17 @@ class ChatMessage:
     channel: Channel = Channel.CHAT
     # What an answer needs, by the adapter's own names: a chat id, a Slack channel and thread,
     # a Meta page or phone-number id and recipient. Stored on the ticket for later replies.
-    reply_to: dict[str, str] = field(default_factory=dict)
+    reply_to: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Handshake:
+class Handshake(NamedTuple):
     """A platform's setup check, answered with `body` (Slack url_verification, Meta hub.challenge)."""
 
     body: str
     content_type: str = "text/plain"
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(NamedTuple):
     """A valid request carrying nothing to act on (bot posts, edits, reactions, delivery receipts):
     answered 200 so the platform stops retrying, and counted."""
 
@@ -81,8 +77,7 @@ class Ignored:
 Parsed = Handshake | Ignored | list[ChatMessage]
 
 
-@dataclass(frozen=True)
-class InlineReply:
+class InlineReply(NamedTuple):
     """An answer carried in the webhook's own HTTP response (Telegram, Twilio)."""
 
     status: int
@@ -90,8 +85,7 @@ class InlineReply:
     content_type: str
 
 
-@dataclass(frozen=True)
-class ProviderSecrets:
+class ProviderSecrets(NamedTuple):
     """What a provider's requests are checked with (from the configuration, never logged)."""
 
     # generic: the shared HMAC key; telegram: the setWebhook secret_token; slack: the signing

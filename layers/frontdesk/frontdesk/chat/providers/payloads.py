@@ -4,7 +4,6 @@ checks. Every adapter uses these; none of them raises anything but WebhookReject
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import json
@@ -195,13 +194,13 @@ def encodable(message: ChatMessage) -> ChatMessage:
         return _LONE_SURROGATE.sub("\ufffd", value)
 
     changes: dict[str, Any] = {
-        field.name: fix(value)
-        for field in dataclasses.fields(message)
-        if isinstance(value := getattr(message, field.name), str) and _LONE_SURROGATE.search(value)
+        name: fix(value)
+        for name, value in message._asdict().items()
+        if isinstance(value, str) and _LONE_SURROGATE.search(value)
     }
     if any(_LONE_SURROGATE.search(key + value) for key, value in message.reply_to.items()):
         changes["reply_to"] = {fix(key): fix(value) for key, value in message.reply_to.items()}
-    return dataclasses.replace(message, **changes) if changes else message
+    return message._replace(**changes) if changes else message
 
 
 # -- the generic scheme ----------------------------------------------------------------------------
