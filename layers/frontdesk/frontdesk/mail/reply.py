@@ -81,9 +81,9 @@ def _parser(languages: tuple[str, ...]) -> EmailReplyParser:
     return EmailReplyParser(languages=list(languages))
 
 
-@lru_cache(maxsize=8)
-def _signoff(languages: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The library's sign-off words at the start of a line: as it matches them, and as whole words.
+@lru_cache(maxsize=16)
+def _signoff(languages: tuple[str, ...], whole_word: bool) -> re.Pattern[str]:
+    """The library's sign-off words at the start of a line: as it matches them, or as whole words.
 
     It matches them as prefixes: Danish "Tak" in "Take a look", Swedish "/Name" in "/var/log/app.log",
     and drops everything from there. A line that has them only as a prefix is protected.
@@ -93,8 +93,14 @@ def _signoff(languages: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[st
         for language in (*languages, "en")
         for word in MAIL_LANGUAGES.get(language, {}).get("signatures", [])
     )
-    prefix = rf"\s*(?:> ?)*(?:{words})"
-    return re.compile(prefix, re.IGNORECASE), re.compile(rf"{prefix}(?![\w/])", re.IGNORECASE)
+    boundary = r"(?![\w/])" if whole_word else ""
+    return re.compile(rf"\s*(?:> ?)*(?:{words}){boundary}", re.IGNORECASE)
+
+
+def _signoff_only_as_prefix(line: str, languages: tuple[str, ...]) -> bool:
+    # The whole-word pattern is compiled only once a line starts with a sign-off word: most
+    # messages have none, and each pattern of every language's words takes about 2 ms to compile.
+    return bool(_signoff(languages, False).match(line)) and not _signoff(languages, True).match(line)
 
 
 def extract_reply(text: str, languages: Sequence[str] | None = None) -> str:
@@ -109,20 +115,20 @@ def extract_reply(text: str, languages: Sequence[str] | None = None) -> str:
         languages = [languages]
     try:
         chosen = tuple(languages) if languages is not None else DEFAULT_LANGUAGES
-        reply = _extract(text, _parser(chosen), _signoff(chosen))
+        reply = _extract(text, _parser(chosen), chosen)
     except Exception:  # third-party regex code: a bug there must not lose the customer's message
         return text.strip()
     return reply or text.strip()
 
 
-def _extract(text: str, parser: EmailReplyParser, signoff: tuple[re.Pattern[str], re.Pattern[str]]) -> str:
+def _extract(text: str, parser: EmailReplyParser, languages: tuple[str, ...]) -> str:
     lines = text.split("\n")
     window = _window(lines)
 
     answered = _interleaved_end(window)
     cut = _quote_start(window, answered)
     head = window[:cut]
-    parsed = [_for_parsing(line, index < answered, signoff) for index, line in enumerate(head)]
+    parsed = [_for_parsing(line, index < answered, languages) for index, line in enumerate(head)]
     message = parser.read("\n".join(parsed))
     first = message.replies[0]
     found_quote = cut is not None or len(message.replies) > 1 or bool(first.headers)
@@ -145,12 +151,11 @@ def _window(lines: list[str]) -> list[str]:
     return lines
 
 
-def _for_parsing(line: str, answered: bool, signoff: tuple[re.Pattern[str], re.Pattern[str]]) -> str:
+def _for_parsing(line: str, answered: bool, languages: tuple[str, ...]) -> str:
     # Non-breaking spaces stand before colons in French headers ("Objet\xa0: ..."); the library
     # expects plain spaces.
     line = line[:_LINE_CAP].replace("\xa0", " ")
-    as_prefix, as_word = signoff
-    if answered or _NOT_A_SIGNATURE.match(line) or (as_prefix.match(line) and not as_word.match(line)):
+    if answered or _NOT_A_SIGNATURE.match(line) or _signoff_only_as_prefix(line, languages):
         return _PROTECT + line
     return line
 
