@@ -731,6 +731,10 @@ def measure(
             # The templates as deployed (catalogs compiled, templates precompiled), copied so that
             # this interpreter's bytecode of them lands in the scratch folder, not in the build.
             env["FRONTDESK_TEMPLATES_DIR"] = str(shutil.copytree(built_templates, Path(scratch) / "opt"))
+        built_holidays = BUILD_DIR / "FrontdeskLayer" / "python" / "frontdesk" / "hours" / "holiday_tables"
+        if built_holidays.is_dir():
+            # The public holidays the layer build worked out, which the layer's calendars read.
+            env["FRONTDESK_HOLIDAY_TABLES"] = str(built_holidays)
         # Warm-up, one per handler: writes .pyc, records the calls the floor repeats.
         for name in names:
             case = cases[name]

@@ -7,13 +7,15 @@ Without SAM CLI (.venv-sam) or a build these tests skip, saying so; in CI (CI se
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from functools import cache
-from importlib.metadata import Distribution, distributions
+from importlib.metadata import Distribution, distributions, version
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -344,6 +346,27 @@ def test_layer_has_no_stray_bytecode(layer: Path):
     ]
 
     assert stray == []
+
+
+def test_layer_has_holiday_tables_its_own_holidays_library_wrote(layer: Path):
+    tables = layer / "frontdesk" / "hours" / "holiday_tables"
+    if not (tables / "index.json").is_file():
+        missing("no holiday tables in the layer (no CPython 3.13 for the build?)")
+    index = json.loads((tables / "index.json").read_text(encoding="utf-8"))
+    shipped = Distribution.at(next(layer.glob("holidays-*.dist-info")))
+    first, last = index["years"]
+
+    assert index["holidays_version"] == shipped.version
+    assert len(index["countries"]) > 200
+    assert {path.stem for path in tables.glob("*.json")} == {"index", *index["countries"]}
+    assert first <= date.today().year < last
+    if shipped.version == version("holidays"):  # the same library here: the same answers
+        from frontdesk.hours.calendar import _country_class
+
+        year = date.today().year
+        expected = frozenset(_country_class("DE")(subdiv="BE", years=year, categories=("public",)))
+        table = json.loads((tables / "DE.json").read_text(encoding="utf-8"))
+        assert frozenset(map(date.fromisoformat, table["dates"]["BE"][str(year)].split())) == expected
 
 
 # -- the templates layer ----------------------------------------------------------------------

@@ -45,6 +45,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator, model_validator
 
+from frontdesk.hours import holiday_tables
+
 HORIZON_DAYS = 732  # about two years: how far next_opening and add_business_time look ahead
 
 _DAY = timedelta(days=1)
@@ -470,10 +472,15 @@ def _merged(spans: Iterable[Span]) -> Iterator[Span]:
 
 
 # -- holidays (the library is imported only when a calendar uses it) -----------------------------
+# The built layer answers from tables the build worked out with the same library
+# (holiday_tables.py); a checkout, another category or a year past the tables asks the library.
 
 
 @functools.cache
 def _country_codes() -> frozenset[str]:
+    tabled = holiday_tables.known_countries()
+    if tabled is not None:
+        return tabled
     from holidays.registry import COUNTRIES  # lazily: most Lambda paths never need holidays
 
     return frozenset(entry[1] for entry in COUNTRIES.values())
@@ -518,18 +525,23 @@ def _country_class(country: str) -> Any:
 
 @functools.cache
 def _subdivisions(country: str) -> tuple[str, ...]:
-    return tuple(_country_class(country).subdivisions)
+    tabled = holiday_tables.subdivisions(country)
+    return tabled if tabled is not None else tuple(_country_class(country).subdivisions)
 
 
 @functools.cache
 def _supported_categories(country: str) -> frozenset[str]:
-    return frozenset(_country_class(country).supported_categories)
+    tabled = holiday_tables.supported_categories(country)
+    return tabled if tabled is not None else frozenset(_country_class(country).supported_categories)
 
 
 @functools.lru_cache(maxsize=256)
 def _holiday_dates(
     country: str, subdivision: str | None, categories: tuple[str, ...], year: int
 ) -> frozenset[date]:
+    tabled = holiday_tables.holiday_dates(country, subdivision, categories, year)
+    if tabled is not None:
+        return tabled
     # observed=True (the default) includes substitute days for holidays falling on a weekend.
     found = _country_class(country)(subdiv=subdivision, years=year, categories=categories)
     return frozenset(found)
