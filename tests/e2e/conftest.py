@@ -114,7 +114,11 @@ def running_stack(clock: datetime, settings: dict[str, Any] | None = None) -> It
     yield stack
     process.send_signal(signal.SIGTERM)
     try:
-        assert process.wait(timeout=30) == 0, "".join(stack.output[-30:])
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("local stack did not stop within 30 s of SIGTERM:\n" + "".join(stack.output[-30:]))
+        assert code == 0, "".join(stack.output[-30:])
     finally:
         if process.poll() is None:
             process.kill()

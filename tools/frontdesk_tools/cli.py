@@ -65,7 +65,10 @@ def _dev(arguments: argparse.Namespace) -> int:
         print(f"Agent API token: {options.agent_token}", flush=True)
         if options.clock_start:
             print(f"Clock started at {options.clock_start.isoformat()} and running", flush=True)
-        stopping.wait()
+        # Wake up now and then: the kernel may hand SIGTERM to another thread, and Python runs
+        # its handler only when the main thread next runs, which a wait without timeout never does.
+        while not stopping.wait(0.5):
+            pass
     finally:
         stack.stop()
     print("Frontdesk local stack stopped", flush=True)
